@@ -1,0 +1,169 @@
+"""The simulator's own API under ``/_sim``: truth, clock, faults, market control, divergence."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from polytui.sim.faults import FaultSpecError
+from polytui.sim.rest import error
+from polytui.sim.units import TICKS, tick_str
+
+if TYPE_CHECKING:
+    from polytui.sim.server import Simulator
+
+routes = web.RouteTableDef()
+
+
+def sim_of(request: web.Request) -> Simulator:
+    return request.app["sim"]
+
+
+async def body_dict(request: web.Request) -> dict | None:
+    try:
+        body = json.loads(await request.text() or "{}")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@routes.get("/_sim/endpoints")
+async def endpoints(request: web.Request) -> web.Response:
+    return web.json_response(sim_of(request).endpoints)
+
+
+@routes.get("/_sim/clock")
+async def clock(request: web.Request) -> web.Response:
+    return web.json_response(sim_of(request).clock_state())
+
+
+@routes.post("/_sim/clock")
+async def set_clock(request: web.Request) -> web.Response:
+    """``{"advance_ms": N}`` runs N simulated ms of market life before answering;
+    ``{"scale": X}`` sets the speed (0 stops the clock)."""
+    body = await body_dict(request)
+    if body is None:
+        return error(400, "expected a JSON object")
+    sim = sim_of(request)
+    try:
+        if "scale" in body:
+            sim.clock.set_scale(float(body["scale"]))
+        if "advance_ms" in body:
+            sim.clock.advance(int(body["advance_ms"]))
+    except (TypeError, ValueError) as exc:
+        return error(400, str(exc))
+    sim.catch_up()
+    return web.json_response(sim.clock_state())
+
+
+@routes.get("/_sim/book")
+async def truth_book(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    token = request.query.get("token_id", "")
+    market = sim.exchange.market_of(token)
+    if market is None:
+        return error(404, "unknown token")
+    return web.json_response(sim.exchange.summary(market, token, sim.exchange.book_ms[market.condition_id]))
+
+
+@routes.get("/_sim/books")
+async def truth_books(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    ex = sim.exchange
+    out = {
+        token: ex.summary(m, token, ex.book_ms[m.condition_id])
+        for m in ex.markets.values()
+        if not m.closed
+        for token in m.tokens
+    }
+    return web.json_response(out)
+
+
+@routes.get("/_sim/markets")
+async def markets(request: web.Request) -> web.Response:
+    return web.json_response([sim_of(request).market_state(m) for m in sim_of(request).exchange.markets.values()])
+
+
+@routes.post("/_sim/markets/{condition_id}")
+async def control_market(request: web.Request) -> web.Response:
+    """``{"action": "pause"|"resume"|"end"|"resolve"|"tick", "winner": "yes"|"no", "tick": "0.001"}``."""
+    sim = sim_of(request)
+    market = sim.exchange.markets.get(request.match_info["condition_id"])
+    body = await body_dict(request)
+    if market is None:
+        return error(404, "market not found")
+    if body is None or body.get("action") not in ("pause", "resume", "end", "resolve", "tick"):
+        return error(400, "action must be one of pause, resume, end, resolve, tick")
+    action = body["action"]
+    if market.closed and action != "resolve":
+        return error(400, "market is closed")
+    sim.exchange.now_ms = max(sim.exchange.now_ms, sim.clock.now_ms())
+    if action in ("pause", "resume", "end"):
+        sim.exchange.set_accepting(market, action == "resume")
+        if action == "end":
+            market.end_ms = sim.exchange.now_ms
+    elif action == "resolve":
+        if market.closed:
+            return error(400, "market is already resolved")
+        sim.life.resolve(market, str(body.get("winner", "yes")).lower() == "yes")
+    else:
+        tick = str(body.get("tick", ""))
+        if tick not in TICKS:
+            return error(400, f"tick must be one of {', '.join(TICKS)}")
+        sim.exchange.set_tick(market, TICKS[tick])
+    sim.life.invalidate()
+    sim.feed.dispatch()
+    return web.json_response(sim.market_state(market))
+
+
+@routes.get("/_sim/faults")
+async def faults(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    return web.json_response({**sim.feed.faults.as_dict(), "frozen": sorted(sim.feed.frozen)})
+
+
+@routes.post("/_sim/faults")
+async def set_faults(request: web.Request) -> web.Response:
+    """Partial update, e.g. ``{"drop": 0.05}``; ``{"frozen": [token ids]}`` freezes exactly those."""
+    body = await body_dict(request)
+    if body is None:
+        return error(400, "expected a JSON object")
+    sim = sim_of(request)
+    frozen = body.pop("frozen", None)
+    try:
+        new = sim.feed.faults.updated(body)
+    except FaultSpecError as exc:
+        return error(400, str(exc))
+    if frozen is not None:
+        if not isinstance(frozen, list) or not all(isinstance(t, str) for t in frozen):
+            return error(400, "frozen must be a list of token ids")
+        new = new.updated({"freeze": len(frozen)})
+        sim.feed.frozen = set(frozen)
+    sim.feed.set_faults(new)
+    return web.json_response({**sim.feed.faults.as_dict(), "frozen": sorted(sim.feed.frozen)})
+
+
+@routes.post("/_sim/disconnect")
+async def disconnect(request: web.Request) -> web.Response:
+    """Cut every market-channel connection now (or only those of ``{"client": ...}``)."""
+    body = await body_dict(request) or {}
+    sim = sim_of(request)
+    cut = [c.id for c in list(sim.feed.connections.values()) if body.get("client") in (None, c.client)]
+    for conn_id in cut:
+        sim.feed.cut(sim.feed.connections[conn_id], "fault_disconnect")
+    return web.json_response({"disconnected": cut})
+
+
+@routes.get("/_sim/divergence")
+async def divergence(request: web.Request) -> web.Response:
+    return web.json_response(sim_of(request).tracker.report())
+
+
+@routes.get("/_sim/stats")
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(sim_of(request).stats())
+
+
+__all__ = ["routes", "tick_str"]

@@ -1,0 +1,76 @@
+"""``polytui sim``: run the exchange simulator until SIGINT/SIGTERM.
+
+The first line on stdout is one JSON object with the base URLs; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+
+from polytui.sim.faults import Faults, FaultSpecError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the markets and their flow")
+    parser.add_argument("--markets", type=int, default=20, help="number of markets (default 20)")
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="synthetic order events per simulated second (default 50)"
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="e.g. drop=0.01,dup=0.01,reorder=0.01,freeze=1,disconnect=30,http5xx=0.02,"
+        "http429=0.01,latency_ms=20,stale_rest=0.05",
+    )
+    parser.add_argument("--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="simulated seconds per real second; 0 stops the clock"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        faults = Faults.parse(args.faults)
+    except FaultSpecError as exc:
+        print(f"polytui sim: --faults: {exc}", file=sys.stderr)
+        return 2
+    for name, value, low in (("--markets", args.markets, 1), ("--rate", args.rate, 0), ("--time-scale", args.time_scale, 0)):
+        if value < low:
+            print(f"polytui sim: {name} must be >= {low}, got {value}", file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(_serve(args, faults))
+    except OSError as exc:
+        print(f"polytui sim: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(args: argparse.Namespace, faults: Faults) -> None:
+    from polytui.sim.server import Simulator
+
+    sim = Simulator(
+        seed=args.seed,
+        markets=args.markets,
+        rate=args.rate,
+        faults=faults,
+        start_ms=args.start_ms,
+        time_scale=args.time_scale,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    endpoints = await sim.start(args.host, args.port)
+    sys.stdout.write(json.dumps(endpoints) + "\n")
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
