@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from polytui.sim.faults import FaultSpecError
-from polytui.sim.rest import error
+from polytui.sim.rest import error, sim_of
 from polytui.sim.units import TICKS, tick_str
 
 if TYPE_CHECKING:
     from polytui.sim.server import Simulator
 
 routes = web.RouteTableDef()
-
-
-def sim_of(request: web.Request) -> Simulator:
-    return request.app["sim"]
 
 
 async def body_dict(request: web.Request) -> dict | None:
@@ -54,7 +50,7 @@ async def set_clock(request: web.Request) -> web.Response:
             sim.clock.advance(int(body["advance_ms"]))
     except (TypeError, ValueError) as exc:
         return error(400, str(exc))
-    sim.catch_up()
+    await sim.catch_up()
     return web.json_response(sim.clock_state())
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from polytui.sim.markets import Market
-from polytui.sim.rest import error, iso
+from polytui.sim.rest import error, iso, sim_of
 from polytui.sim.units import PRICE_SCALE, price_str, size_str
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def _rows(sim: Simulator, q) -> list[dict]:
 @routes.get("/gamma/markets")
 async def markets(request: web.Request) -> web.Response:
     try:
-        return web.json_response(_paged(request.query, _rows(request.app["sim"], request.query)))
+        return web.json_response(_paged(request.query, _rows(sim_of(request), request.query)))
     except FilterError as exc:
         return error(422, str(exc))
 
@@ -218,7 +218,7 @@ async def markets(request: web.Request) -> web.Response:
 @routes.get("/gamma/markets/slug/{slug}")
 @routes.get("/gamma/markets/{id}")
 async def one_market(request: web.Request) -> web.Response:
-    sim = request.app["sim"]
+    sim = sim_of(request)
     key = request.match_info.get("id") or request.match_info.get("slug")
     for m in sim.exchange.markets.values():
         if key in (m.gamma_id, m.slug):
@@ -260,7 +260,7 @@ def gamma_event(sim: Simulator, markets: list[Market]) -> dict:
 
 @routes.get("/gamma/events")
 async def events(request: web.Request) -> web.Response:
-    sim, q = request.app["sim"], request.query
+    sim, q = sim_of(request), request.query
     try:
         closed = _flag(q, "closed", False)
         active = _flag(q, "active", None)
@@ -284,7 +284,7 @@ async def events(request: web.Request) -> web.Response:
 
 @routes.get("/gamma/events/{id}")
 async def one_event(request: web.Request) -> web.Response:
-    sim = request.app["sim"]
+    sim = sim_of(request)
     group = _events(sim).get(request.match_info["id"])
     if group is None:
         return error(404, "event not found")

@@ -18,7 +18,7 @@ from polytui.sim.markets import MINUTE, Market, MarketFactory
 from polytui.sim.units import PRICE_SCALE, SIZE_SCALE
 
 SYNTHETIC = "synthetic"
-EDGE = 400  # a market whose touch is within 0.04 of 0 or 1 moves to the 0.001 tick
+EDGE = 400  # a market whose touch comes within 0.04 of 0 or 1 moves to the 0.001 tick
 
 
 class MarketLife:
@@ -51,10 +51,13 @@ class MarketLife:
     def next_time(self) -> int | None:
         return self._heap[0][0] if self._heap else None
 
-    def run_until(self, t_ms: int, after_each: Callable[[], None] | None = None) -> int:
-        """Apply every scheduled operation up to ``t_ms``; returns how many ran."""
+    def run_until(self, t_ms: int, after_each: Callable[[], None] | None = None, limit: int = 0) -> int:
+        """Apply scheduled operations up to ``t_ms`` (at most ``limit`` of them if given);
+        returns how many ran. Time reaches ``t_ms`` only once nothing before it is left."""
         done = 0
         while self._heap and self._heap[0][0] <= t_ms:
+            if limit and done >= limit:
+                return done
             t, _, kind, arg = heapq.heappop(self._heap)
             self.exchange.now_ms = max(self.exchange.now_ms, t)
             self._dispatch(kind, arg)
@@ -197,10 +200,13 @@ class MarketLife:
     def _take(self, market: Market) -> None:
         ex = self.exchange
         book = ex.books[market.condition_id]
-        side = self.rng.choice((BID, ASK))
-        best = book.best_ask() if side == BID else book.best_bid()
-        if best is None:
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
             return
+        fair = market.fair * PRICE_SCALE
+        leaning = BID if fair > (bid + ask) / 2 else ASK  # buy what looks cheap, sell what looks dear
+        side = leaning if self.rng.random() < 0.7 else (ASK if leaning == BID else BID)
+        best = ask if side == BID else bid
         reach = self.rng.randint(0, 3) * market.tick
         limit = min(PRICE_SCALE - market.tick, best + reach) if side == BID else max(market.tick, best - reach)
         size = self._size(40)
@@ -215,5 +221,5 @@ class MarketLife:
             return
         book = self.exchange.books[market.condition_id]
         bid, ask = book.best_bid(), book.best_ask()
-        if (ask is not None and ask <= EDGE) or (bid is not None and bid >= PRICE_SCALE - EDGE):
+        if (bid is not None and 0 < bid <= EDGE) or (ask is not None and ask >= PRICE_SCALE - EDGE):
             self.exchange.set_tick(market, 10)

@@ -116,7 +116,7 @@ class MarketFactory:
     def _fair(self) -> float:
         r = self.rng.random()
         if r < 0.1:
-            return self.rng.choice([0.05, 0.95])  # near the edges: a tick change is coming
+            return self.rng.choice([0.055, 0.945])  # near the edges: a tick change is coming
         return self.rng.uniform(0.15, 0.85)
 
     def event(self, now_ms: int, size: int) -> list[Market]:

@@ -16,12 +16,13 @@ if TYPE_CHECKING:
     from polytui.sim.server import Simulator
 
 routes = web.RouteTableDef()
+SIM: web.AppKey = web.AppKey("sim")
 PAGE = 1000  # CLOB market listings, per page
 END_CURSOR = "LTE="
 
 
 def sim_of(request: web.Request) -> Simulator:
-    return request.app["sim"]
+    return request.app[SIM]
 
 
 def error(status: int, message: str) -> web.Response:

@@ -26,7 +26,8 @@ from polytui.sim.units import tick_str
 
 log = logging.getLogger("polytui.sim")
 DRIVER_IDLE_S = 0.002  # longest wall-clock pause of the driver when events are due soon
-WS_IDLE_TIMEOUT_S = 60.0  # a market connection that sends nothing for this long is closed
+WS_IDLE_TIMEOUT_S = 60.0
+CATCH_UP_CHUNK = 500  # operations run between two yields to the event loop  # a market connection that sends nothing for this long is closed
 
 
 def client_id(request: web.Request) -> str:
@@ -77,16 +78,23 @@ class Simulator:
 
     # ---- time ----------------------------------------------------------------------------
 
-    def catch_up(self) -> int:
-        """Run market life up to the clock's now and send what it said."""
-        done = self.life.run_until(self.clock.now_ms(), after_each=self.feed.dispatch)
-        self.feed.dispatch()
-        self.feed.due_disconnects()
-        return done
+    async def catch_up(self) -> int:
+        """Run market life up to the clock's now and send what it said, yielding to the event
+        loop between chunks so sockets and requests are served while simulated hours pass."""
+        done = 0
+        target = self.clock.now_ms()
+        while True:
+            ran = self.life.run_until(target, after_each=self.feed.dispatch, limit=CATCH_UP_CHUNK)
+            done += ran
+            self.feed.dispatch()
+            self.feed.due_disconnects()
+            if ran < CATCH_UP_CHUNK:
+                return done
+            await asyncio.sleep(0)
 
     async def _drive(self) -> None:
         while True:
-            self.catch_up()
+            await self.catch_up()
             nxt = self.life.next_time()
             scale = self.clock.scale
             if nxt is None or scale == 0:
@@ -151,7 +159,7 @@ class Simulator:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._venue_middleware], client_max_size=4 * 1024 * 1024)
-        app["sim"] = self
+        app[rest.SIM] = self
         app.router.add_get("/ws/market", self._market_socket)
         app.add_routes(admin.routes)
         app.add_routes(gamma.routes)
