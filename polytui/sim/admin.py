@@ -12,7 +12,7 @@ from polytui.sim.rest import error, sim_of
 from polytui.sim.units import TICKS, tick_str
 
 if TYPE_CHECKING:
-    from polytui.sim.server import Simulator
+    pass
 
 routes = web.RouteTableDef()
 
@@ -61,7 +61,9 @@ async def truth_book(request: web.Request) -> web.Response:
     market = sim.exchange.market_of(token)
     if market is None:
         return error(404, "unknown token")
-    return web.json_response(sim.exchange.summary(market, token, sim.exchange.book_ms[market.condition_id]))
+    return web.json_response(
+        sim.exchange.summary(market, token, sim.exchange.book_ms[market.condition_id])
+    )
 
 
 @routes.get("/_sim/books")
@@ -79,12 +81,15 @@ async def truth_books(request: web.Request) -> web.Response:
 
 @routes.get("/_sim/markets")
 async def markets(request: web.Request) -> web.Response:
-    return web.json_response([sim_of(request).market_state(m) for m in sim_of(request).exchange.markets.values()])
+    return web.json_response(
+        [sim_of(request).market_state(m) for m in sim_of(request).exchange.markets.values()]
+    )
 
 
 @routes.post("/_sim/markets/{condition_id}")
 async def control_market(request: web.Request) -> web.Response:
-    """``{"action": "pause"|"resume"|"end"|"resolve"|"tick", "winner": "yes"|"no", "tick": "0.001"}``."""
+    """Body ``{"action": "pause"|"resume"|"end"|"resolve"|"tick"}``, with ``"winner": "yes"|"no"``
+    for resolve and ``"tick": "0.001"`` for tick."""
     sim = sim_of(request)
     market = sim.exchange.markets.get(request.match_info["condition_id"])
     body = await body_dict(request)
@@ -122,7 +127,7 @@ async def faults(request: web.Request) -> web.Response:
 
 @routes.post("/_sim/faults")
 async def set_faults(request: web.Request) -> web.Response:
-    """Partial update, e.g. ``{"drop": 0.05}``; ``{"frozen": [token ids]}`` freezes exactly those."""
+    """Partial update, e.g. ``{"drop": 0.05}``; ``{"frozen": [ids]}`` freezes just those tokens."""
     body = await body_dict(request)
     if body is None:
         return error(400, "expected a JSON object")
@@ -146,7 +151,9 @@ async def disconnect(request: web.Request) -> web.Response:
     """Cut every market-channel connection now (or only those of ``{"client": ...}``)."""
     body = await body_dict(request) or {}
     sim = sim_of(request)
-    cut = [c.id for c in list(sim.feed.connections.values()) if body.get("client") in (None, c.client)]
+    cut = [
+        c.id for c in list(sim.feed.connections.values()) if body.get("client") in (None, c.client)
+    ]
     for conn_id in cut:
         sim.feed.cut(sim.feed.connections[conn_id], "fault_disconnect")
     return web.json_response({"disconnected": cut})

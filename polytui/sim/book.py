@@ -74,7 +74,7 @@ class Book:
         return level.total
 
     def reduce(self, order_id: str, amount: int) -> int:
-        """Take ``amount`` off a resting order (removing it at zero); returns the level's new total."""
+        """Take ``amount`` off a resting order (gone at zero); returns its level's new total."""
         order = self.orders[order_id]
         book_side = self.side(order.side)
         level = book_side[order.price]
@@ -110,7 +110,7 @@ class Book:
 
 
 def token_levels(book: Book, is_yes: bool) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(bids ascending, asks descending) as (price, size) in the token's own terms: the wire order."""
+    """(bids ascending, asks descending) of (price, size) in the token's terms: wire order."""
     if is_yes:
         bids = [(p, lv.total) for p, lv in book.bids.items()]
         asks = [(p, lv.total) for p, lv in reversed(book.asks.items())]
@@ -124,7 +124,10 @@ def token_best(book: Book, is_yes: bool) -> tuple[int | None, int | None]:
     bid, ask = book.best_bid(), book.best_ask()
     if is_yes:
         return bid, ask
-    return (PRICE_SCALE - ask if ask is not None else None, PRICE_SCALE - bid if bid is not None else None)
+    return (
+        PRICE_SCALE - ask if ask is not None else None,
+        PRICE_SCALE - bid if bid is not None else None,
+    )
 
 
 def to_book(is_yes: bool, token_side_bid: bool, price: int) -> tuple[int, int]:

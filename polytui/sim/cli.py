@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the markets and their flow")
     parser.add_argument("--markets", type=int, default=20, help="number of markets (default 20)")
     parser.add_argument(
-        "--rate", type=float, default=50.0, help="synthetic order events per simulated second (default 50)"
+        "--rate",
+        type=float,
+        default=50.0,
+        help="synthetic order events per simulated second (default 50)",
     )
     parser.add_argument(
         "--faults",
@@ -28,9 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="e.g. drop=0.01,dup=0.01,reorder=0.01,freeze=1,disconnect=30,http5xx=0.02,"
         "http429=0.01,latency_ms=20,stale_rest=0.05",
     )
-    parser.add_argument("--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)")
     parser.add_argument(
-        "--time-scale", type=float, default=1.0, help="simulated seconds per real second; 0 stops the clock"
+        "--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)"
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second; 0 stops the clock",
     )
 
 
@@ -40,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     except FaultSpecError as exc:
         print(f"polytui sim: --faults: {exc}", file=sys.stderr)
         return 2
-    for name, value, low in (("--markets", args.markets, 1), ("--rate", args.rate, 0), ("--time-scale", args.time_scale, 0)):
+    for name, value, low in (
+        ("--markets", args.markets, 1),
+        ("--rate", args.rate, 0),
+        ("--time-scale", args.time_scale, 0),
+    ):
         if value < low:
             print(f"polytui sim: {name} must be >= {low}, got {value}", file=sys.stderr)
             return 2

@@ -78,7 +78,9 @@ class DivergenceTracker:
 
     # ---- what clients got ----------------------------------------------------------------
 
-    def snapshot(self, client: str, token: str, levels: Levels, source: str, conn: int | None = None) -> None:
+    def snapshot(
+        self, client: str, token: str, levels: Levels, source: str, conn: int | None = None
+    ) -> None:
         """The client received a whole book (``source``: ``ws_book`` or ``rest_snapshot``)."""
         view = self.views.get((client, token))
         if view is None:
@@ -92,7 +94,11 @@ class DivergenceTracker:
         view.levels = _as_dict(levels)
         truth = self._truth_levels(token)
         expected = _as_dict(truth) if truth is not None else {}
-        view.diff = {k for k in view.levels.keys() | expected.keys() if view.levels.get(k, 0) != expected.get(k, 0)}
+        view.diff = {
+            k
+            for k in view.levels.keys() | expected.keys()
+            if view.levels.get(k, 0) != expected.get(k, 0)
+        }
         self._settle(view, closed_by=source)
 
     def start_empty(self, client: str, token: str, conn: int) -> None:

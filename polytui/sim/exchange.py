@@ -198,9 +198,7 @@ class Exchange:
         msg = self._price_change(market, [(order.side, order.price, total)], first_token)
         self._finish(market, [msg], before)
 
-    def take(
-        self, market: Market, taker: RestingOrder, token: str, keep_rest: bool
-    ) -> list[Fill]:
+    def take(self, market: Market, taker: RestingOrder, token: str, keep_rest: bool) -> list[Fill]:
         """Match ``taker`` (YES terms) against the book, price-time priority.
 
         The burst is the one a venue sends: the taker's level appears (the book is crossed),
@@ -228,7 +226,10 @@ class Exchange:
             msgs.append(
                 self._price_change(
                     market,
-                    [(opposite, price, book.total(opposite, price)), (side, limit, book.total(side, limit))],
+                    [
+                        (opposite, price, book.total(opposite, price)),
+                        (side, limit, book.total(side, limit)),
+                    ],
                     token,
                 )
             )
@@ -361,7 +362,10 @@ class Exchange:
         minute = self.now_ms // MINUTE
         for price, size in by_price.items():
             self._trade_seq += 1
-            tx = "0x" + hashlib.sha256(f"{market.condition_id}:{self._trade_seq}".encode()).hexdigest()
+            tx = (
+                "0x"
+                + hashlib.sha256(f"{market.condition_id}:{self._trade_seq}".encode()).hexdigest()
+            )
             p = price if is_yes else PRICE_SCALE - price
             wire_side = "BUY" if taker_buys else "SELL"
             self.last_trade[token] = (p, wire_side, size)

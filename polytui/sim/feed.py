@@ -55,7 +55,9 @@ class Connection:
 
 
 class MarketFeed:
-    def __init__(self, exchange: Exchange, tracker: DivergenceTracker, faults: Faults, rng: random.Random) -> None:
+    def __init__(
+        self, exchange: Exchange, tracker: DivergenceTracker, faults: Faults, rng: random.Random
+    ) -> None:
         self.exchange = exchange
         self.tracker = tracker
         self.faults = faults
@@ -78,14 +80,18 @@ class MarketFeed:
     def _arm_disconnect(self, conn: Connection) -> None:
         mean = self.faults.disconnect
         conn.next_disconnect_ms = (
-            self.exchange.now_ms + max(1, round(self.rng.expovariate(1 / mean) * 1000)) if mean > 0 else None
+            self.exchange.now_ms + max(1, round(self.rng.expovariate(1 / mean) * 1000))
+            if mean > 0
+            else None
         )
 
     def disconnected(self, conn: Connection, by_server: bool) -> None:
         """Forget a closed connection. A client that left forgets its books; one that was cut keeps
         them, stale, which is what a fault disconnect does to a real client."""
         self.connections.pop(conn.id, None)
-        still = set().union(*(c.assets for c in self.connections.values() if c.client == conn.client))
+        still = set().union(
+            *(c.assets for c in self.connections.values() if c.client == conn.client)
+        )
         for token in conn.assets - still:
             if by_server:
                 self.tracker.fault(conn.client, [token], "disconnect")
@@ -103,7 +109,11 @@ class MarketFeed:
 
     def due_disconnects(self) -> list[Connection]:
         now = self.exchange.now_ms
-        due = [c for c in self.connections.values() if c.next_disconnect_ms is not None and c.next_disconnect_ms <= now]
+        due = [
+            c
+            for c in self.connections.values()
+            if c.next_disconnect_ms is not None and c.next_disconnect_ms <= now
+        ]
         for conn in due:
             conn.next_disconnect_ms = None
             self.cut(conn, "fault_disconnect")
@@ -127,7 +137,9 @@ class MarketFeed:
 
     # ---- subscriptions -------------------------------------------------------------------
 
-    def subscribe(self, conn: Connection, assets: list[str], dump: bool, custom: bool | None) -> None:
+    def subscribe(
+        self, conn: Connection, assets: list[str], dump: bool, custom: bool | None
+    ) -> None:
         if custom is not None:
             conn.custom = custom  # applied even when every asset is a duplicate
         new = [a for a in dict.fromkeys(assets) if a not in conn.assets]
@@ -153,7 +165,9 @@ class MarketFeed:
         for token in assets:
             if token in conn.assets:
                 conn.assets.discard(token)
-                if not any(token in c.assets for c in self.connections.values() if c.client == conn.client):
+                if not any(
+                    token in c.assets for c in self.connections.values() if c.client == conn.client
+                ):
                     self.tracker.forget(conn.client, token, "unsubscribed")
 
     def pong(self, conn: Connection) -> None:
@@ -200,7 +214,9 @@ class MarketFeed:
             changes = msg.changes
         else:
             payload = dict(msg.payload)
-            payload["price_changes"] = [e for e in msg.payload["price_changes"] if e["asset_id"] in visible]
+            payload["price_changes"] = [
+                e for e in msg.payload["price_changes"] if e["asset_id"] in visible
+            ]
             changes = tuple(c for c in msg.changes if c[0] in visible)
         books = {t: lv for t, lv in msg.books.items() if t in visible}
         return Frame(_encode(payload), visible, changes, books)

@@ -20,11 +20,18 @@ MAX_LIMIT = 500
 
 
 def _iso_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{ms % 1000:03d}Z"
+    )
 
 
 def tag_of(category: str) -> dict[str, str]:
-    return {"id": str(100 + sorted(TAG_IDS).index(category)) if category in TAG_IDS else "1", "label": category, "slug": category.lower()}
+    return {
+        "id": str(100 + sorted(TAG_IDS).index(category)) if category in TAG_IDS else "1",
+        "label": category,
+        "slug": category.lower(),
+    }
 
 
 TAG_IDS = ("Crypto", "Economics", "Politics", "Sports", "Tech", "Weather")
@@ -101,7 +108,15 @@ def gamma_market(sim: Simulator, m: Market) -> dict:
         "rewardsMinSize": 0,
         "rewardsMaxSpread": 0,
         "clobRewards": [],
-        "events": [{"id": m.event_id, "slug": m.event_slug, "title": m.event_title, "negRisk": m.neg_risk, "tags": [tag]}],
+        "events": [
+            {
+                "id": m.event_id,
+                "slug": m.event_slug,
+                "title": m.event_title,
+                "negRisk": m.neg_risk,
+                "tags": [tag],
+            }
+        ],
         "tags": [tag],
     }
 
@@ -154,8 +169,14 @@ def market_filter(q):
     conditions = {c for v in q.getall("condition_ids", []) for c in v.split(",") if c}
     closed = _flag(q, "closed", False)  # omitted means open markets only, as on the real host
     active, archived = _flag(q, "active", None), _flag(q, "archived", None)
-    bounds = {n: _number(q, n) for n in ("liquidity_num_min", "liquidity_num_max", "volume_num_min", "volume_num_max")}
-    dates = {n: _date_ms(q, n) for n in ("end_date_min", "end_date_max", "start_date_min", "start_date_max")}
+    bounds = {
+        n: _number(q, n)
+        for n in ("liquidity_num_min", "liquidity_num_max", "volume_num_min", "volume_num_max")
+    }
+    dates = {
+        n: _date_ms(q, n)
+        for n in ("end_date_min", "end_date_max", "start_date_min", "start_date_max")
+    }
     tag_id = q.get("tag_id")
     uma = q.get("uma_resolution_status")
 
@@ -168,8 +189,10 @@ def market_filter(q):
             closed is None or m.closed == closed,
             active is None or m.active == active,
             archived is None or m.archived == archived,
-            bounds["liquidity_num_min"] is None or row["liquidityNum"] >= bounds["liquidity_num_min"],
-            bounds["liquidity_num_max"] is None or row["liquidityNum"] <= bounds["liquidity_num_max"],
+            bounds["liquidity_num_min"] is None
+            or row["liquidityNum"] >= bounds["liquidity_num_min"],
+            bounds["liquidity_num_max"] is None
+            or row["liquidityNum"] <= bounds["liquidity_num_max"],
             bounds["volume_num_min"] is None or row["volumeNum"] >= bounds["volume_num_min"],
             bounds["volume_num_max"] is None or row["volumeNum"] <= bounds["volume_num_max"],
             dates["end_date_min"] is None or m.end_ms >= dates["end_date_min"],

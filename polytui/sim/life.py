@@ -51,7 +51,9 @@ class MarketLife:
     def next_time(self) -> int | None:
         return self._heap[0][0] if self._heap else None
 
-    def run_until(self, t_ms: int, after_each: Callable[[], None] | None = None, limit: int = 0) -> int:
+    def run_until(
+        self, t_ms: int, after_each: Callable[[], None] | None = None, limit: int = 0
+    ) -> int:
         """Apply scheduled operations up to ``t_ms`` (at most ``limit`` of them if given);
         returns how many ran. Time reaches ``t_ms`` only once nothing before it is left."""
         done = 0
@@ -185,7 +187,9 @@ class MarketLife:
         ):
             return
         size = self._size(80)
-        order = RestingOrder(ex.next_order_id(SYNTHETIC), SYNTHETIC, side, price, size, size, ex.now_ms)
+        order = RestingOrder(
+            ex.next_order_id(SYNTHETIC), SYNTHETIC, side, price, size, size, ex.now_ms
+        )
         ex.place(market, order, self._token(market))
         self._resting[market.condition_id].append(order.order_id)
 
@@ -204,17 +208,27 @@ class MarketLife:
         if bid is None or ask is None:
             return
         fair = market.fair * PRICE_SCALE
-        leaning = BID if fair > (bid + ask) / 2 else ASK  # buy what looks cheap, sell what looks dear
+        leaning = (
+            BID if fair > (bid + ask) / 2 else ASK
+        )  # buy what looks cheap, sell what looks dear
         side = leaning if self.rng.random() < 0.7 else (ASK if leaning == BID else BID)
         best = ask if side == BID else bid
         reach = self.rng.randint(0, 3) * market.tick
-        limit = min(PRICE_SCALE - market.tick, best + reach) if side == BID else max(market.tick, best - reach)
+        limit = (
+            min(PRICE_SCALE - market.tick, best + reach)
+            if side == BID
+            else max(market.tick, best - reach)
+        )
         size = self._size(40)
-        taker = RestingOrder(ex.next_order_id("taker"), SYNTHETIC, side, limit, size, size, ex.now_ms)
+        taker = RestingOrder(
+            ex.next_order_id("taker"), SYNTHETIC, side, limit, size, size, ex.now_ms
+        )
         fills = ex.take(market, taker, self._token(market), keep_rest=False)
         if fills:
             resting = set(book.orders)
-            self._resting[market.condition_id] = [o for o in self._resting[market.condition_id] if o in resting]
+            self._resting[market.condition_id] = [
+                o for o in self._resting[market.condition_id] if o in resting
+            ]
 
     def _maybe_refine_tick(self, market: Market) -> None:
         if market.tick != 100:

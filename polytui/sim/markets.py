@@ -10,7 +10,13 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 CATEGORIES: dict[str, list[str]] = {
-    "Politics": ["the incumbent", "the challenger", "the coalition", "the senate bill", "the mayor"],
+    "Politics": [
+        "the incumbent",
+        "the challenger",
+        "the coalition",
+        "the senate bill",
+        "the mayor",
+    ],
     "Sports": ["the Lakers", "Arsenal", "the Yankees", "Djokovic", "the Chiefs", "Real Madrid"],
     "Crypto": ["BTC", "ETH", "SOL", "DOGE", "XRP"],
     "Economics": ["US CPI", "the Fed rate", "unemployment", "the ECB rate", "GDP growth"],

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 WINDOW_S = 10.0
 
-# (method or "*", path, family, limit per window); first match wins, then the family's general limit.
+# (method or "*", path, family, limit per window): the first match counts, and so does the
+# service's general limit.
 RULES: list[tuple[str, str, str, int]] = [
     ("GET", "/book", "clob:/book", 1500),
     ("POST", "/books", "clob:/books", 500),
@@ -29,7 +30,9 @@ GENERAL = {"clob": 9000, "gamma": 4000, "data": 1000}
 
 def families(method: str, path: str) -> list[tuple[str, int]]:
     """The limits a request counts against: its endpoint's, and its service's general one."""
-    service = "gamma" if path.startswith("/gamma") else "data" if path.startswith("/data-api") else "clob"
+    service = (
+        "gamma" if path.startswith("/gamma") else "data" if path.startswith("/data-api") else "clob"
+    )
     out = [(f"{service}:*", GENERAL[service])]
     for rule_method, rule_path, family, limit in RULES:
         if rule_method in ("*", method) and path == rule_path:
@@ -39,7 +42,9 @@ def families(method: str, path: str) -> list[tuple[str, int]]:
 
 
 class RateLimiter:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, window_s: float = WINDOW_S) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, window_s: float = WINDOW_S
+    ) -> None:
         self._clock = clock
         self._window = window_s
         self._hits: dict[tuple[str, str], deque[float]] = {}

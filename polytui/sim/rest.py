@@ -33,7 +33,9 @@ def json_body(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="application/json")
 
 
-def token_arg(request: web.Request, name: str = "token_id") -> tuple[str | None, web.Response | None]:
+def token_arg(
+    request: web.Request, name: str = "token_id"
+) -> tuple[str | None, web.Response | None]:
     token = request.query.get(name, "")
     if not token or not token.isdigit():
         return None, error(400, "Invalid token id")
@@ -290,7 +292,9 @@ async def prices_history(request: web.Request) -> web.Response:
         t = minute * MINUTE // 1000
         if start <= t <= end:
             points[t - t % (fidelity * 60)] = minutes[minute]
-    return web.json_response({"history": [{"t": t, "p": float(price_str(p))} for t, p in points.items()]})
+    return web.json_response(
+        {"history": [{"t": t, "p": float(price_str(p))} for t, p in points.items()]}
+    )
 
 
 # ---- market listings -----------------------------------------------------------------------
@@ -328,8 +332,18 @@ def clob_market(sim: Simulator, m: Market) -> dict:
         "image": "",
         "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
         "tokens": [
-            {"token_id": m.yes_token, "outcome": "Yes", "price": round(yes_price, 4), "winner": m.winner == m.yes_token},
-            {"token_id": m.no_token, "outcome": "No", "price": round(1 - yes_price, 4), "winner": m.winner == m.no_token},
+            {
+                "token_id": m.yes_token,
+                "outcome": "Yes",
+                "price": round(yes_price, 4),
+                "winner": m.winner == m.yes_token,
+            },
+            {
+                "token_id": m.no_token,
+                "outcome": "No",
+                "price": round(1 - yes_price, 4),
+                "winner": m.winner == m.no_token,
+            },
         ],
         "tags": [m.category],
     }
@@ -360,7 +374,9 @@ def page(request: web.Request, rows: list[dict]) -> web.Response:
         return web.json_response({"limit": PAGE, "count": 0, "next_cursor": END_CURSOR, "data": []})
     chunk = rows[offset : offset + PAGE]
     nxt = END_CURSOR if offset + PAGE >= len(rows) else encode_cursor(offset + PAGE)
-    return web.json_response({"limit": PAGE, "count": len(chunk), "next_cursor": nxt, "data": chunk})
+    return web.json_response(
+        {"limit": PAGE, "count": len(chunk), "next_cursor": nxt, "data": chunk}
+    )
 
 
 def _listing(path: str, row, only_sampling: bool):
@@ -394,7 +410,11 @@ async def market_by_token(request: web.Request) -> web.Response:
     if m is None:
         return error(404, "market not found")
     return web.json_response(
-        {"condition_id": m.condition_id, "primary_token_id": m.yes_token, "secondary_token_id": m.no_token}
+        {
+            "condition_id": m.condition_id,
+            "primary_token_id": m.yes_token,
+            "secondary_token_id": m.no_token,
+        }
     )
 
 

@@ -26,13 +26,17 @@ from polytui.sim.units import tick_str
 
 log = logging.getLogger("polytui.sim")
 DRIVER_IDLE_S = 0.002  # longest wall-clock pause of the driver when events are due soon
-WS_IDLE_TIMEOUT_S = 60.0
-CATCH_UP_CHUNK = 500  # operations run between two yields to the event loop  # a market connection that sends nothing for this long is closed
+WS_IDLE_TIMEOUT_S = 60.0  # a market connection that sends nothing for this long is closed
+CATCH_UP_CHUNK = 500  # operations run between two yields to the event loop
 
 
 def client_id(request: web.Request) -> str:
     """Who is asking: ``X-Sim-Client`` (or ``?client=`` on the socket), else the peer address."""
-    return request.headers.get("X-Sim-Client") or request.query.get("client") or (request.remote or "?")
+    return (
+        request.headers.get("X-Sim-Client")
+        or request.query.get("client")
+        or (request.remote or "?")
+    )
 
 
 class Simulator:
@@ -104,7 +108,11 @@ class Simulator:
             await asyncio.sleep(max(wait, DRIVER_IDLE_S) if wait > 0 else 0)
 
     def clock_state(self) -> dict:
-        return {"now_ms": self.clock.now_ms(), "scale": self.clock.scale, "events": sum(self.life.counts.values())}
+        return {
+            "now_ms": self.clock.now_ms(),
+            "scale": self.clock.scale,
+            "events": sum(self.life.counts.values()),
+        }
 
     # ---- REST helpers --------------------------------------------------------------------
 
@@ -120,7 +128,9 @@ class Simulator:
             levels = snap.levels
             self.tracker.fault(client_id(request), [token], "stale_rest")
         else:
-            summary = self.exchange.summary(market, token, self.exchange.book_ms[market.condition_id])
+            summary = self.exchange.summary(
+                market, token, self.exchange.book_ms[market.condition_id]
+            )
             levels = self.exchange.levels(market, token)
         self.tracker.snapshot(client_id(request), token, levels, "rest_snapshot")
         return summary
@@ -190,7 +200,9 @@ class Simulator:
     @staticmethod
     def _too_many(retry_s: float) -> web.Response:
         return web.json_response(
-            {"error": "Too Many Requests"}, status=429, headers={"Retry-After": retry_after_header(retry_s)}
+            {"error": "Too Many Requests"},
+            status=429,
+            headers={"Retry-After": retry_after_header(retry_s)},
         )
 
     async def _market_socket(self, request: web.Request) -> web.WebSocketResponse:

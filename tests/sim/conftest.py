@@ -33,7 +33,12 @@ class Running:
             await self.admin("POST", "/clock", {"advance_ms": step})
 
     def tokens(self, tradable_only: bool = True) -> list[str]:
-        return [t for m in self.sim.exchange.markets.values() if m.tradable or not tradable_only for t in m.tokens]
+        return [
+            t
+            for m in self.sim.exchange.markets.values()
+            if m.tradable or not tradable_only
+            for t in m.tokens
+        ]
 
 
 @pytest.fixture
@@ -67,16 +72,21 @@ class MarketClient:
     async def connect(cls, url: str, tokens: list[str], **subscribe) -> MarketClient:
         ws = await websockets.connect(url + "/market", max_size=None)
         client = cls(ws)
-        msg = {"type": "market", "assets_ids": tokens, "initial_dump": True, "custom_feature_enabled": True}
+        msg = {
+            "type": "market",
+            "assets_ids": tokens,
+            "initial_dump": True,
+            "custom_feature_enabled": True,
+        }
         msg.update(subscribe)
         await ws.send(json.dumps(msg))
         return client
 
-    async def sync(self, timeout: float = 10) -> list[object]:
+    async def sync(self, wait_s: float = 10) -> list[object]:
         """Everything sent before now: the server queues PONG behind every frame already sent."""
         await self.ws.send("PING")
         got = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_s):
             while True:
                 raw = await self.ws.recv()
                 if raw == "PONG":

@@ -33,7 +33,9 @@ class ReplayBook:
     def wire(self) -> tuple[list[dict], list[dict]]:
         bids = sorted(self.bids.items(), key=lambda kv: Decimal(kv[0]))
         asks = sorted(self.asks.items(), key=lambda kv: Decimal(kv[0]), reverse=True)
-        return [{"price": p, "size": s} for p, s in bids], [{"price": p, "size": s} for p, s in asks]
+        return [{"price": p, "size": s} for p, s in bids], [
+            {"price": p, "size": s} for p, s in asks
+        ]
 
     def best(self) -> tuple[str, str]:
         bid = max(self.bids, key=Decimal) if self.bids else "0"
@@ -58,4 +60,6 @@ class ReplayBook:
             "neg_risk": self.neg_risk,
             "last_trade_price": self.last_trade,
         }
-        return hashlib.sha1(json.dumps(summary, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha1(
+            json.dumps(summary, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()

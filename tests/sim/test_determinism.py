@@ -21,8 +21,15 @@ ARGS = ["--start-ms", "1795000000000", "--markets", "20", "--rate", "200", "--ti
 @contextlib.asynccontextmanager
 async def sim_process(seed: int):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "polytui", "sim", "--seed", str(seed), *ARGS,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "polytui",
+        "sim",
+        "--seed",
+        str(seed),
+        *ARGS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -39,7 +46,9 @@ async def first_frames(endpoints: dict, count: int) -> tuple[list[dict], list[di
         tokens = [t["token_id"] for m in clob for t in m["tokens"]]
         frames: list[str] = []
         async with websockets.connect(endpoints["ws"] + "/market", max_size=None) as ws:
-            await ws.send(json.dumps({"type": "market", "assets_ids": tokens, "custom_feature_enabled": True}))
+            await ws.send(
+                json.dumps({"type": "market", "assets_ids": tokens, "custom_feature_enabled": True})
+            )
             while len(frames) < count:
                 await http.post(endpoints["admin"] + "/clock", json={"advance_ms": 100})
                 await ws.send("PING")

@@ -71,7 +71,12 @@ async def test_frozen_token_stops_updating_while_others_flow(start_sim):
     running = await start_sim(seed=8, markets=4, rate=400, faults="freeze=1")
     frozen = next(iter(running.sim.feed.frozen))
     client = await _stream(running, ms=3000)
-    seen = {e.get("asset_id") for e in events(client.frames) if e["event_type"] == "price_change" for e in e["price_changes"]}
+    seen = {
+        e.get("asset_id")
+        for e in events(client.frames)
+        if e["event_type"] == "price_change"
+        for e in e["price_changes"]
+    }
     assert frozen not in seen
     assert seen - {frozen}
     assert "freeze" in _causes(await _report(running))
@@ -85,10 +90,14 @@ async def test_server_disconnect_leaves_the_client_stale_until_it_resubscribes(s
     client = await MarketClient.connect(running.endpoints["ws"], tokens)
     await client.sync()
     await running.advance(5000, step=500)
-    with pytest.raises(websockets.ConnectionClosed):
+
+    async def read_until_closed() -> None:
         async with asyncio.timeout(5):
             while True:
                 await client.ws.recv()
+
+    with pytest.raises(websockets.ConnectionClosed):
+        await read_until_closed()
     await running.advance(2000, step=500)
     report = await _report(running)
     assert "disconnect" in {w["cause"] for w in report["open"]}
@@ -109,7 +118,9 @@ async def test_stale_rest_book_is_older_than_the_stream_and_is_reported(start_si
     await running.admin("POST", "/faults", {"stale_rest": 1})
     stale = 0
     for token in running.tokens():
-        served = (await running.http.get(running.endpoints["clob"] + "/book", params={"token_id": token})).json()
+        served = (
+            await running.http.get(running.endpoints["clob"] + "/book", params={"token_id": token})
+        ).json()
         truth = await running.admin("GET", f"/book?token_id={token}")
         stale += served["hash"] != truth["hash"]
     assert stale > 0
@@ -123,7 +134,9 @@ async def test_http_faults_5xx_429_and_latency(start_sim):
     token = running.tokens()[0]
     statuses = []
     for _ in range(60):
-        r = await running.http.get(running.endpoints["clob"] + "/midpoint", params={"token_id": token})
+        r = await running.http.get(
+            running.endpoints["clob"] + "/midpoint", params={"token_id": token}
+        )
         statuses.append(r.status_code)
         if r.status_code == 429:
             assert int(r.headers["Retry-After"]) >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from tests.sim.conftest import MarketClient, events
@@ -11,7 +12,9 @@ from tests.sim.replay_book import ReplayBook
 async def _books(running, tokens) -> dict[str, ReplayBook]:
     books = {}
     for token in tokens:
-        rest = (await running.http.get(running.endpoints["clob"] + "/book", params={"token_id": token})).json()
+        rest = (
+            await running.http.get(running.endpoints["clob"] + "/book", params={"token_id": token})
+        ).json()
         books[token] = ReplayBook(rest["market"], token, rest["min_order_size"], rest["neg_risk"])
     return books
 
@@ -22,7 +25,9 @@ async def test_replayed_stream_matches_truth_books_and_hashes(start_sim):
     books = await _books(running, tokens)
     client = await MarketClient.connect(running.endpoints["ws"], tokens)
     stats = {"hash_ok": 0, "mid_burst_crossed": 0, "bursts": 0, "book": 0}
-    pending: dict[str, tuple[str, list[dict]]] = {}  # market -> (timestamp, entries of its open burst)
+    pending: dict[
+        str, tuple[str, list[dict]]
+    ] = {}  # market -> (timestamp, entries of its open burst)
 
     def close_burst(market: str) -> None:
         ts, entries = pending.pop(market)
@@ -37,7 +42,9 @@ async def test_replayed_stream_matches_truth_books_and_hashes(start_sim):
         await running.advance(100)
         for ev in events(await client.sync()):
             kind, market = ev["event_type"], ev.get("market")
-            if market in pending and (kind != "price_change" or ev["timestamp"] != pending[market][0]):
+            if market in pending and (
+                kind != "price_change" or ev["timestamp"] != pending[market][0]
+            ):
                 close_burst(market)
             if kind == "book":
                 books[ev["asset_id"]].load(ev)
@@ -49,7 +56,9 @@ async def test_replayed_stream_matches_truth_books_and_hashes(start_sim):
                 for entry in ev["price_changes"]:
                     assert books[entry["asset_id"]].hash(ev["timestamp"]) == entry["hash"]
                     stats["hash_ok"] += 1
-                stats["mid_burst_crossed"] += any(books[e["asset_id"]].crossed() for e in ev["price_changes"])
+                stats["mid_burst_crossed"] += any(
+                    books[e["asset_id"]].crossed() for e in ev["price_changes"]
+                )
                 pending.setdefault(market, (ev["timestamp"], []))[1].extend(ev["price_changes"])
             elif kind == "last_trade_price":
                 books[ev["asset_id"]].last_trade = ev["price"]
@@ -116,11 +125,11 @@ async def test_dynamic_subscribe_and_unsubscribe(start_sim):
     dump = (await client.sync())[0]
     assert {b["asset_id"] for b in dump} == set(first)
 
-    await client.ws.send('{"operation": "subscribe", "assets_ids": %s}' % str(rest).replace("'", '"'))
+    await client.ws.send(json.dumps({"operation": "subscribe", "assets_ids": rest}))
     dumped = {b["asset_id"] for f in await client.sync() if isinstance(f, list) for b in f}
     assert dumped == set(rest)
 
-    await client.ws.send('{"operation": "unsubscribe", "assets_ids": %s}' % str(tokens).replace("'", '"'))
+    await client.ws.send(json.dumps({"operation": "unsubscribe", "assets_ids": tokens}))
     await client.sync()
     await running.advance(1000)
     after = events(await client.sync())
