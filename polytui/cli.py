@@ -1,0 +1,158 @@
+"""Command line: `polytui [options] [COMMAND ...]`.
+
+Without a command, polytui runs on its embedded simulator (started as a child process): the
+terminal UI by default, or headless with `--no-ui`. Plain `polytui` never touches real money;
+live trading will need an explicit `--live`, which is refused until it exists.
+
+Exit codes (polytui.exit_codes):
+  0    success, including an orderly stop on --duration, SIGINT, SIGTERM or SIGHUP
+  1    runtime failure: the simulator did not start, the venue did not answer, ...
+  2    usage or configuration error: bad flag or setting, unusable key file, no terminal for
+       the UI, --live
+  130  interrupted by Ctrl+C before polytui could stop in order
+
+Adding a command is one function: `_add_<name>(commands)` adds its subparser and sets
+`handler=` to a function taking the parsed namespace and returning an exit code; list it in
+COMMANDS. Heavy modules (Textual, the simulator, the engine) are imported inside handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from polytui import exit_codes
+from polytui.config import ConfigError, load_settings
+
+EPILOG = """\
+exit codes: 0 ok (including a stop on --duration or a signal), 1 runtime failure,
+            2 usage or configuration error, 130 interrupted
+config precedence: --config file < POLYTUI_* environment (POLYTUI_SIM__SEED=3) < flags"""
+
+
+def _error(message: str) -> None:
+    print(f"polytui: {message}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """No command: the TUI, or the headless run with --no-ui, on the simulator."""
+    if args.live:
+        _error("live trading is not available yet; polytui runs on its simulator (drop --live)")
+        return exit_codes.USAGE
+    settings = load_settings(args.config, cli_overrides(args))
+    if args.no_ui:
+        from polytui.headless import run_headless
+
+        return run_headless(settings)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _error("the terminal UI needs a terminal (stdin and stdout must be a TTY).")
+        print("  To run without one: polytui --no-ui", file=sys.stderr)
+        return exit_codes.USAGE
+    from polytui.ui.app import run_tui
+
+    return run_tui(settings)
+
+
+def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The settings given as flags, sectioned like the config file; unset flags are left out."""
+    flags = {
+        ("sim", "url"): args.sim_url,
+        ("paths", "db"): args.db,
+        ("run", "duration"): args.duration,
+    }
+    overrides: dict[str, dict[str, Any]] = {}
+    for (section, key), value in flags.items():
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _add_sim(commands: argparse._SubParsersAction) -> None:
+    # The simulator's own options are added only when `sim` runs, so its modules load lazily.
+    parser = commands.add_parser(
+        "sim", help="run the exchange simulator alone (see `polytui sim --help`)", add_help=False
+    )
+    parser.set_defaults(handler=_sim, passthrough=True)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from polytui.sim import cli as sim_cli
+
+    parser = argparse.ArgumentParser(
+        prog="polytui sim",
+        description="Run the local Polymarket CLOB V2 simulator. Its first stdout line is a "
+        "JSON object with its base URLs; it runs until SIGINT or SIGTERM.",
+        allow_abbrev=False,
+    )
+    sim_cli.add_arguments(parser)
+    return sim_cli.run(parser.parse_args(args.extra))
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polytui",
+        usage="polytui [options] [COMMAND ...]",
+        description="A terminal trader workstation for Polymarket.\n"
+        "Without a command: the UI (or, with --no-ui, the headless run) on the embedded simulator.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="run headless: JSON log lines on stdout, diagnostics on stderr",
+    )
+    parser.add_argument(
+        "--sim-url",
+        metavar="URL",
+        help="use a running simulator (its clob base URL) instead of starting one",
+    )
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="database file (default: <data dir>/polytui.db)"
+    )
+    parser.add_argument("--config", type=Path, metavar="PATH", help="TOML settings file")
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop in order after this many seconds"
+    )
+    parser.add_argument(
+        "--live", action="store_true", help="trade real money on Polymarket (not available yet)"
+    )
+    parser.set_defaults(handler=_run, passthrough=False)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
+
+
+def _version() -> str:
+    import polytui
+
+    return f"polytui {polytui.__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not args.passthrough:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        _error(str(exc))
+        return exit_codes.USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return exit_codes.INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""Settings: frozen, validated, one section per component.
+
+Precedence, lowest first: TOML file (`--config PATH`) < `POLYTUI_*` environment variables
+(`__` separates section and key: `POLYTUI_SIM__SEED=3`) < command-line flags.
+
+`load_settings` is the only entry point; it raises `ConfigError` with a one-line message naming
+the key, what was wrong and where the value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+ENV_PREFIX = "POLYTUI_"
+ENV_NESTED_DELIMITER = "__"
+
+UserPath = Annotated[Path, AfterValidator(lambda p: p.expanduser())]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or invalid. The message is meant for the user as is."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SimSettings(_Section):
+    """The simulator polytui runs on. `None` leaves the simulator's own default."""
+
+    url: str | None = Field(
+        default=None, description="clob base URL of an already running simulator"
+    )
+    seed: int | None = None
+    markets: Annotated[int, Field(gt=0)] | None = None
+    rate: Annotated[float, Field(ge=0)] | None = None
+    faults: str | None = None
+    time_scale: Annotated[float, Field(ge=0)] | None = None  # 0 stops the simulated clock
+    start_ms: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("polytui", appauthor=False))
+
+
+class PathSettings(_Section):
+    data_dir: UserPath = Field(default_factory=default_data_dir)
+    db: UserPath = Field(description="SQLite database; default <data_dir>/polytui.db")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _db_defaults_into_data_dir(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("db") is None:
+            data_dir = Path(data.get("data_dir") or default_data_dir())
+            data = {**data, "db": data_dir / "polytui.db"}
+        return data
+
+
+class RunSettings(_Section):
+    mode: Literal["sim"] = "sim"  # paper and live modes come later
+    duration: PositiveFloat | None = Field(default=None, description="stop after N seconds")
+    heartbeat_s: PositiveFloat = 10.0
+
+
+class UiSettings(_Section):
+    theme: str = "polytui-dark"
+    kill_key: str = "ctrl+k"
+
+
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})  # noqa: B039
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
+
+    sim: SimSettings = SimSettings()
+    paths: PathSettings = Field(default_factory=lambda: PathSettings.model_validate({}))
+    run: RunSettings = RunSettings()
+    ui: UiSettings = UiSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init kwargs), then environment, then the TOML file.
+        file_settings = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get())
+        return (init_settings, env_settings, file_settings)
+
+
+def load_settings(
+    config_path: Path | str | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> Settings:
+    """Build the settings from a TOML file, the environment and `overrides` (from flags).
+
+    `overrides` is sectioned like the file: `{"sim": {"url": "http://..."}}`.
+    """
+    file_values = read_toml(Path(config_path)) if config_path is not None else {}
+    overrides = {section: dict(values) for section, values in (overrides or {}).items()}
+    token = _FILE_VALUES.set(file_values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc, config_path, overrides)) from None
+    except SettingsError as exc:
+        raise ConfigError(f"config error: {exc}") from None
+    finally:
+        _FILE_VALUES.reset(token)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config error: config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config error: config file is a directory: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error: {path} is not valid TOML: {exc}") from None
+
+
+def env_var_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(part) for part in loc).upper()
+
+
+def describe_error(
+    exc: ValidationError,
+    config_path: Path | str | None,
+    overrides: Mapping[str, Mapping[str, Any]],
+    environ: Mapping[str, str] = os.environ,
+) -> str:
+    """One line per problem: the dotted key, what was wrong, and which source set it."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        key = ".".join(loc) or "(settings)"
+        if error["type"] == "extra_forbidden":
+            problem = "unknown setting"
+        else:
+            problem = f"{error['msg']} (got {error['input']!r})"
+        source = _source_of(loc, config_path, overrides, environ)
+        lines.append(f"config error: {key}: {problem} [{source}]")
+    return "\n".join(lines)
+
+
+def _source_of(
+    loc: tuple[str, ...],
+    config_path: Path | str | None,
+    overrides: Mapping[str, Mapping[str, Any]],
+    environ: Mapping[str, str],
+) -> str:
+    if len(loc) >= 2 and loc[1] in overrides.get(loc[0], {}):
+        return "from a command-line flag"
+    env_names = {name.upper() for name in environ}
+    for depth in range(len(loc), 0, -1):
+        name = env_var_name(loc[:depth])
+        if name in env_names:
+            return f"from environment variable {name}"
+    if config_path is not None:
+        return f"from {config_path}"
+    return "default"

@@ -1,0 +1,1 @@
+"""The asyncio runtime. Never imports Textual."""

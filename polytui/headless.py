@@ -1,0 +1,211 @@
+"""`polytui --no-ui`: the headless run, for a service or a script. Never imports Textual.
+
+Until the engine exists, a headless run is its supervision part: reach the simulator (start a
+child, or use `--sim-url`), check the venue (`/ok`, `/version`, clock skew from `/time`, markets
+from Gamma), log a heartbeat, and stop in order on `--duration`, SIGINT, SIGTERM or SIGHUP.
+
+stdout carries data only: one JSON object per line,
+`{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`.
+Diagnostics go to stderr. The private key is never logged; the wallet address is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import httpx
+
+from polytui import exit_codes
+from polytui.config import Settings
+from polytui.engine.sim_child import SimulatorError
+from polytui.engine.startup import (
+    Simulator,
+    VenueCheckError,
+    VenueStatus,
+    check_venue,
+    open_simulator,
+    venue_alive,
+)
+from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CLOCK_SKEW_WARNING_S = 2.0
+
+
+class JsonLog:
+    """Writes one JSON object per line: ts, level, event, fields."""
+
+    def __init__(self, stream: TextIO, wall_clock: Callable[[], float] = time.time) -> None:
+        self._stream = stream
+        self._wall_clock = wall_clock
+
+    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
+        ts = datetime.fromtimestamp(self._wall_clock(), UTC).isoformat(timespec="milliseconds")
+        line = {"ts": ts.replace("+00:00", "Z"), "level": level, "event": event, "fields": fields}
+        self._stream.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
+        self._stream.flush()
+
+
+def run_headless(
+    settings: Settings, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    log = JsonLog(stdout or sys.stdout)
+    return asyncio.run(_Run(settings, log, stderr or sys.stderr).main())
+
+
+class _Run:
+    def __init__(self, settings: Settings, log: JsonLog, stderr: TextIO) -> None:
+        self.settings = settings
+        self.log = log
+        self.stderr = stderr
+        self.stop_requested = asyncio.Event()
+        self.stop_reason: str | None = None
+
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.stop_requested.set()
+
+    async def main(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        started_at = loop.time()
+        self.log(
+            "starting",
+            pid=os.getpid(),
+            mode=self.settings.run.mode,
+            data_dir=str(self.settings.paths.data_dir),
+        )
+        try:
+            code, reason = await self._lifecycle()
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+        self.log(
+            "stopped",
+            level="info" if code == exit_codes.OK else "error",
+            reason=reason,
+            exit_code=code,
+            uptime_s=round(loop.time() - started_at, 3),
+        )
+        return code
+
+    def fail(self, error: Exception, code: int) -> tuple[int, str]:
+        print(f"polytui: {error}", file=self.stderr)
+        self.log("failed", level="error", error=str(error))
+        return code, "failed"
+
+    async def _lifecycle(self) -> tuple[int, str]:
+        try:
+            key = load_or_create_sim_key(self.settings.paths.data_dir)
+        except KeyFileError as exc:
+            return self.fail(exc, exit_codes.USAGE)
+        async with contextlib.AsyncExitStack() as stack:
+            client = await stack.enter_async_context(httpx.AsyncClient(timeout=5.0))
+            startup = asyncio.create_task(self._start(stack, client))
+            if not await self._finishes_before_stop(startup):
+                self.log("stopping", reason=self.stop_reason)
+                return exit_codes.OK, self.stop_reason or "stopped"
+            try:
+                simulator, status = startup.result()
+            except (SimulatorError, VenueCheckError) as exc:
+                return self.fail(exc, exit_codes.FAILURE)
+            self._log_started(key, simulator, status)
+            return await self._supervise(simulator, client)
+
+    async def _finishes_before_stop(self, task: asyncio.Task[Any]) -> bool:
+        stop = asyncio.create_task(self.stop_requested.wait())
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if task.done():
+            return True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, SimulatorError, VenueCheckError):
+            await task
+        return False
+
+    async def _start(
+        self, stack: contextlib.AsyncExitStack, client: httpx.AsyncClient
+    ) -> tuple[Simulator, VenueStatus]:
+        simulator = await stack.enter_async_context(self._logged_simulator())
+        status = await check_venue(client, simulator.endpoints)
+        skew_is_large = abs(status.clock_skew_s) > CLOCK_SKEW_WARNING_S
+        self.log(
+            "venue_checked",
+            level="warning" if skew_is_large else "info",
+            version=status.version,
+            server_time=status.server_time,
+            clock_skew_s=status.clock_skew_s,
+            markets=status.markets,
+        )
+        return simulator, status
+
+    @contextlib.asynccontextmanager
+    async def _logged_simulator(self) -> AsyncIterator[Simulator]:
+        async with open_simulator(self.settings.sim) as simulator:
+            endpoints = simulator.endpoints.as_dict()
+            if simulator.child is None:
+                self.log("simulator_connected", endpoints=endpoints)
+            else:
+                self.log("simulator_started", pid=simulator.child.pid, endpoints=endpoints)
+            try:
+                yield simulator
+            finally:
+                if simulator.child is not None:
+                    self.log("simulator_stopping", pid=simulator.child.pid)
+        if simulator.child is not None:
+            self.log("simulator_stopped", returncode=simulator.child.returncode)
+
+    def _log_started(self, key: SimKey, simulator: Simulator, status: VenueStatus) -> None:
+        self.log(
+            "started",
+            mode=self.settings.run.mode,
+            address=key.address,
+            clob=simulator.endpoints.clob,
+            markets=status.markets,
+            duration_s=self.settings.run.duration,
+        )
+
+    async def _supervise(self, simulator: Simulator, client: httpx.AsyncClient) -> tuple[int, str]:
+        waiters = {asyncio.create_task(self.stop_requested.wait())}
+        if simulator.child is not None:
+            waiters.add(asyncio.create_task(simulator.child.wait()))
+        heartbeat = asyncio.create_task(self._heartbeat(simulator, client))
+        done, pending = await asyncio.wait(
+            waiters, timeout=self.settings.run.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in (*pending, heartbeat):
+            task.cancel()
+        if self.stop_requested.is_set():
+            reason = self.stop_reason or "stopped"
+        elif done:
+            returncode = simulator.child.returncode if simulator.child else None
+            self.log("simulator_exited", level="error", returncode=returncode)
+            return exit_codes.FAILURE, "simulator_exited"
+        else:
+            reason = "duration"
+        self.log("stopping", reason=reason)
+        return exit_codes.OK, reason
+
+    async def _heartbeat(self, simulator: Simulator, client: httpx.AsyncClient) -> None:
+        loop = asyncio.get_running_loop()
+        started_at = loop.time()
+        while True:
+            await asyncio.sleep(self.settings.run.heartbeat_s)
+            alive = await venue_alive(client, simulator.endpoints)
+            self.log(
+                "heartbeat",
+                level="info" if alive else "warning",
+                uptime_s=round(loop.time() - started_at, 3),
+                venue_ok=alive,
+            )

@@ -1,0 +1,230 @@
+"""`polytui --no-ui` as a real process, on the real simulator (a child, or one given by URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+class Polytui:
+    """A `python -m polytui ...` process whose stdout lines are collected by a thread."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "polytui", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self.stderr: list[str] = []
+        self.pumps = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put)),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append)),
+        ]
+        for pump in self.pumps:
+            pump.start()
+
+    @staticmethod
+    def _pump(stream: IO[str] | None, sink: Callable[[str], None]) -> None:
+        assert stream is not None
+        for line in stream:
+            sink(line)
+
+    def next_line(self, timeout: float = 30.0) -> str:
+        line = self.lines.get(timeout=timeout)
+        self.seen.append(line)
+        return line
+
+    def wait_for_event(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            record = json.loads(self.next_line(max(0.1, deadline - time.monotonic())))
+            if record["event"] == event:
+                return record
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, list[dict[str, Any]], str]:
+        """Exit code, every JSON record printed, stderr."""
+        self.process.wait(timeout=timeout)
+        for pump in self.pumps:
+            pump.join(timeout=timeout)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return (
+            self.process.returncode,
+            [json.loads(line) for line in self.seen],
+            "".join(self.stderr),
+        )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "POLYTUI_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "POLYTUI_RUN__HEARTBEAT_S": "0.5",
+    }
+
+
+@pytest.fixture
+def spawn():
+    started: list[Polytui] = []
+
+    def _spawn(*args: str, env: dict[str, str]) -> Polytui:
+        started.append(Polytui(*args, env=env))
+        return started[-1]
+
+    yield _spawn
+    for proc in started:
+        proc.kill()
+
+
+def events(records: list[dict[str, Any]]) -> list[str]:
+    return [record["event"] for record in records]
+
+
+def process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_timed_run_logs_json_lines_and_exits_0(
+    env: dict[str, str], spawn, tmp_path: Path
+) -> None:
+    run = spawn("--no-ui", "--duration", "2", env=env)
+    code, records, stderr = run.finish()
+    assert code == 0, stderr
+    names = events(records)
+    assert names[0] == "starting"
+    assert names[-1] == "stopped"
+    assert names.index("simulator_started") < names.index("started") < names.index("stopping")
+    assert "heartbeat" in names
+    assert all(set(r) == {"ts", "level", "event", "fields"} for r in records)
+    started = records[names.index("started")]["fields"]
+    assert started["markets"] > 0
+    assert records[-1]["fields"] == records[-1]["fields"] | {"reason": "duration", "exit_code": 0}
+    assert process_is_gone(records[names.index("simulator_started")]["fields"]["pid"])
+
+    key_file = tmp_path / "data" / "sim-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    secret = key_file.read_text().strip().removeprefix("0x")
+    assert secret not in json.dumps(records)
+    assert secret not in stderr
+
+
+def test_the_wallet_survives_a_restart(env: dict[str, str], spawn) -> None:
+    addresses = []
+    for _ in range(2):
+        code, records, stderr = spawn("--no-ui", "--duration", "0.5", env=env).finish()
+        assert code == 0, stderr
+        addresses.append(records[events(records).index("started")]["fields"]["address"])
+    assert addresses[0] == addresses[1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_stops_the_simulator_then_exits_0(
+    env: dict[str, str], spawn, sig: signal.Signals
+) -> None:
+    run = spawn("--no-ui", env=env)
+    sim_pid = run.wait_for_event("simulator_started")["fields"]["pid"]
+    run.wait_for_event("started")
+    run.process.send_signal(sig)
+    code, records, stderr = run.finish()
+    assert code == 0, stderr
+    names = events(records)
+    assert names[-4:] == ["stopping", "simulator_stopping", "simulator_stopped", "stopped"]
+    assert records[-1]["fields"]["reason"] == sig.name
+    assert records[names.index("simulator_stopped")]["fields"]["returncode"] == 0
+    assert process_is_gone(sim_pid)
+
+
+def simulators_started_with(env: dict[str, str]) -> set[int]:
+    """`python -m polytui sim` processes (Linux) that inherited this test's data dir."""
+    marker = f"POLYTUI_PATHS__DATA_DIR={env['POLYTUI_PATHS__DATA_DIR']}".encode()
+    pids = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"polytui" in argv and b"sim" in argv and marker in environ:
+            pids.add(int(proc.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_a_stop_during_startup_leaves_no_simulator_behind(env: dict[str, str], spawn) -> None:
+    run = spawn("--no-ui", env=env)
+    run.wait_for_event("starting")
+    run.process.send_signal(signal.SIGTERM)
+    code, records, stderr = run.finish()
+    assert code == 0, stderr
+    assert "stopping" in events(records)
+    assert records[-1]["fields"]["reason"] == "SIGTERM"
+    assert simulators_started_with(env) == set()
+
+
+def test_a_simulator_that_dies_is_a_failure(env: dict[str, str], spawn) -> None:
+    run = spawn("--no-ui", env=env)
+    sim_pid = run.wait_for_event("simulator_started")["fields"]["pid"]
+    run.wait_for_event("started")
+    os.kill(sim_pid, signal.SIGKILL)
+    code, records, _ = run.finish()
+    assert code == 1
+    assert "simulator_exited" in events(records)
+    assert records[-1]["fields"]["reason"] == "simulator_exited"
+
+
+def test_sim_url_uses_a_running_simulator(env: dict[str, str], spawn) -> None:
+    sim = spawn("sim", "--port", "0", "--markets", "7", "--seed", "3", env=env)
+    endpoints = json.loads(sim.next_line())
+    code, records, stderr = spawn(
+        "--no-ui", "--sim-url", endpoints["clob"], "--duration", "0.5", env=env
+    ).finish()
+    assert code == 0, stderr
+    names = events(records)
+    assert "simulator_started" not in names
+    connected = records[names.index("simulator_connected")]["fields"]
+    assert connected["endpoints"] == endpoints
+    assert records[names.index("venue_checked")]["fields"]["markets"] == 7
+    assert sim.process.poll() is None  # a simulator polytui did not start is left running
+    sim.process.send_signal(signal.SIGTERM)
+    assert sim.finish()[0] == 0
+
+
+def test_an_unreachable_sim_url_exits_1_with_a_diagnostic(env: dict[str, str], spawn) -> None:
+    code, records, stderr = spawn(
+        "--no-ui", "--sim-url", "http://127.0.0.1:9", "--duration", "5", env=env
+    ).finish()
+    assert code == 1
+    assert "cannot reach the simulator" in stderr
+    assert "Traceback" not in stderr
+    assert events(records)[-2:] == ["failed", "stopped"]

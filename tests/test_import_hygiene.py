@@ -1,0 +1,54 @@
+"""The headless path never loads Textual, and `import polytui` loads nothing at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+HEADLESS_MODULES = [
+    "polytui.cli",
+    "polytui.config",
+    "polytui.keys",
+    "polytui.headless",
+    "polytui.engine.sim_child",
+    "polytui.engine.startup",
+    "polytui.sim.cli",
+    "polytui.sim.server",
+]
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", HEADLESS_MODULES)
+def test_headless_module_does_not_load_textual(module: str) -> None:
+    loaded = modules_loaded_by(f"import {module}")
+    assert module in loaded
+    assert not {m for m in loaded if m == "textual" or m.startswith(("textual.", "polytui.ui"))}
+
+
+def test_the_cli_runs_headless_without_loading_textual() -> None:
+    loaded = modules_loaded_by(
+        "from polytui.cli import build_parser, cli_overrides\n"
+        "from polytui.config import load_settings\n"
+        "load_settings(None, cli_overrides(build_parser().parse_args(['--no-ui'])))"
+    )
+    assert "textual" not in loaded
+
+
+def test_importing_the_package_loads_only_the_package() -> None:
+    loaded = modules_loaded_by("import polytui")
+    assert {m for m in loaded if m.startswith("polytui")} == {"polytui"}
+    assert not {"pydantic", "httpx", "eth_account", "textual"} & loaded
