@@ -8,6 +8,7 @@ hash and the divergence views agree to the byte.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 PRICE_SCALE = 10_000  # price units per 1.0
 SIZE_SCALE = 1_000_000  # size units per share
@@ -31,6 +32,7 @@ def price_str(units: int) -> str:
     return _PRICE_STR[units]
 
 
+@lru_cache(maxsize=1 << 16)  # level sizes repeat across entries and hashes: the hot path
 def size_str(units: int) -> str:
     """``12_500_000`` -> ``"12.5"``."""
     return _fmt(units, SIZE_SCALE, 6)
