@@ -9,7 +9,7 @@ from aiohttp import web
 
 from polytui.sim.faults import FaultSpecError
 from polytui.sim.rest import error, sim_of
-from polytui.sim.units import TICKS, tick_str
+from polytui.sim.units import TICKS
 
 if TYPE_CHECKING:
     pass
@@ -167,6 +167,3 @@ async def divergence(request: web.Request) -> web.Response:
 @routes.get("/_sim/stats")
 async def stats(request: web.Request) -> web.Response:
     return web.json_response(sim_of(request).stats())
-
-
-__all__ = ["routes", "tick_str"]

@@ -118,7 +118,6 @@ class Exchange:
         """Close and resolve: resting orders are cancelled, the book is gone."""
         market.accepting_orders = False
         market.closed = True
-        market.active = True
         market.uma_status = "resolved"
         market.winner = market.yes_token if winner_yes else market.no_token
         market.closed_ms = market.updated_ms = self.now_ms
@@ -277,7 +276,7 @@ class Exchange:
                 is_bid = (book_side == BID) == is_yes
                 p = price if is_yes else PRICE_SCALE - price
                 if token not in hashes:
-                    hashes[token] = self._entry_hash(market, token, ts)
+                    hashes[token] = self.summary(market, token, self.now_ms)["hash"]
                 entries.append(
                     {
                         "asset_id": token,
@@ -301,23 +300,6 @@ class Exchange:
             },
             assets=market.tokens,
             changes=tuple(token_changes),
-        )
-
-    def _entry_hash(self, market: Market, token: str, ts: str) -> str:
-        bids, asks = self.levels(market, token)
-        return book_hash(
-            {
-                "market": market.condition_id,
-                "asset_id": token,
-                "timestamp": ts,
-                "hash": "",
-                "bids": wire_levels(bids),
-                "asks": wire_levels(asks),
-                "min_order_size": str(market.min_size),
-                "tick_size": tick_str(market.tick),
-                "neg_risk": market.neg_risk,
-                "last_trade_price": self.last_trade_str(token),
-            }
         )
 
     def _finish(self, market: Market, msgs: list[Outbound], before: tuple) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from polytui.sim.markets import Market
-from polytui.sim.rest import error, iso, sim_of
-from polytui.sim.units import PRICE_SCALE, price_str, size_str
+from polytui.sim.rest import error, iso, iso_ms, sim_of
+from polytui.sim.units import PRICE_SCALE, price_str
 
 if TYPE_CHECKING:
     from polytui.sim.server import Simulator
@@ -19,22 +19,18 @@ routes = web.RouteTableDef()
 MAX_LIMIT = 500
 
 
-def _iso_ms(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{ms % 1000:03d}Z"
-    )
+TAG_IDS = {
+    "Crypto": "100",
+    "Economics": "101",
+    "Politics": "102",
+    "Sports": "103",
+    "Tech": "104",
+    "Weather": "105",
+}
 
 
 def tag_of(category: str) -> dict[str, str]:
-    return {
-        "id": str(100 + sorted(TAG_IDS).index(category)) if category in TAG_IDS else "1",
-        "label": category,
-        "slug": category.lower(),
-    }
-
-
-TAG_IDS = ("Crypto", "Economics", "Politics", "Sports", "Tech", "Weather")
+    return {"id": TAG_IDS.get(category, "1"), "label": category, "slug": category.lower()}
 
 
 def gamma_market(sim: Simulator, m: Market) -> dict:
@@ -73,12 +69,12 @@ def gamma_market(sim: Simulator, m: Market) -> dict:
         "acceptingOrders": m.accepting_orders,
         "acceptingOrdersTimestamp": iso(m.created_ms),
         "enableOrderBook": m.enable_order_book,
-        "startDate": _iso_ms(m.created_ms),
+        "startDate": iso_ms(m.created_ms),
         "endDate": iso(m.end_ms),
         "endDateIso": iso(m.end_ms)[:10],
-        "closedTime": _iso_ms(m.closed_ms) if m.closed_ms else None,
-        "createdAt": _iso_ms(m.created_ms),
-        "updatedAt": _iso_ms(m.updated_ms),
+        "closedTime": iso_ms(m.closed_ms) if m.closed_ms else None,
+        "createdAt": iso_ms(m.created_ms),
+        "updatedAt": iso_ms(m.updated_ms),
         "liquidity": str(liquidity_usd),
         "liquidityNum": liquidity_usd,
         "liquidityClob": liquidity_usd,
@@ -317,6 +313,3 @@ async def one_event(request: web.Request) -> web.Response:
 @routes.get("/gamma/tags")
 async def tags(request: web.Request) -> web.Response:
     return web.json_response([tag_of(c) for c in TAG_IDS])
-
-
-__all__ = ["routes", "gamma_market", "size_str"]

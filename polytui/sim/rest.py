@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from polytui.sim.markets import MINUTE, Market
-from polytui.sim.units import PRICE_SCALE, price_str, tick_float, tick_str
+from polytui.sim.units import PRICE_SCALE, price_str, tick_float
 
 if TYPE_CHECKING:
     from polytui.sim.server import Simulator
@@ -301,8 +302,8 @@ async def prices_history(request: web.Request) -> web.Response:
 
 
 def clob_market(sim: Simulator, m: Market) -> dict:
-    bid_yes = sim.exchange.last_trade.get(m.yes_token)
-    yes_price = bid_yes[0] / PRICE_SCALE if bid_yes else round(m.fair, 4)
+    last_yes = sim.exchange.last_trade.get(m.yes_token)
+    yes_price = last_yes[0] / PRICE_SCALE if last_yes else round(m.fair, 4)
     return {
         "condition_id": m.condition_id,
         "question_id": m.question_id,
@@ -356,9 +357,16 @@ def simplified(sim: Simulator, m: Market) -> dict:
 
 
 def iso(ms: int) -> str:
-    from datetime import UTC, datetime
-
+    """Epoch ms as ISO 8601 to the second, ``Z``-suffixed."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch ms as ISO 8601 to the millisecond, ``Z``-suffixed (Gamma's timestamps)."""
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{ms % 1000:03d}Z"
+    )
 
 
 def encode_cursor(offset: int) -> str:
@@ -439,6 +447,3 @@ async def clob_market_info(request: web.Request) -> web.Response:
 @routes.get("/fees/builder-fees/{code}")
 async def builder_fees(request: web.Request) -> web.Response:
     return web.json_response({"builder_maker_fee_rate_bps": 0, "builder_taker_fee_rate_bps": 0})
-
-
-__all__ = ["routes", "clob_market", "iso", "tick_str", "error"]

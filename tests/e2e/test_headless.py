@@ -16,6 +16,8 @@ from typing import IO, Any
 
 import pytest
 
+from tests.processes import process_is_gone
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -105,14 +107,6 @@ def spawn():
 
 def events(records: list[dict[str, Any]]) -> list[str]:
     return [record["event"] for record in records]
-
-
-def process_is_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_a_timed_run_logs_json_lines_and_exits_0(

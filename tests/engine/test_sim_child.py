@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -16,6 +15,7 @@ from polytui.engine.sim_child import (
     start_sim_child,
 )
 from polytui.engine.startup import clock_skew
+from tests.processes import process_is_gone
 
 ENDPOINTS = {
     "clob": "http://127.0.0.1:1",
@@ -28,14 +28,6 @@ ENDPOINTS = {
 
 def child(code: str) -> list[str]:
     return [sys.executable, "-c", code]
-
-
-def process_is_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_the_command_binds_loopback_on_a_free_port_and_passes_only_set_options() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from textual.widgets._header import HeaderTitle
 
 from polytui.config import load_settings
 from polytui.ui.app import PolytuiApp
+from tests.processes import process_is_gone
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +30,6 @@ async def wait_for_state(app: PolytuiApp, pilot, prefix: str, timeout_s: float =
 
 def panel_text(app: PolytuiApp) -> str:
     return str(app.query_one("#status", Static).render())
-
-
-def process_is_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 async def test_the_app_is_marked_sim_and_shows_the_simulator_status(tmp_path: Path) -> None:
