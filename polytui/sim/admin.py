@@ -54,6 +54,21 @@ async def set_clock(request: web.Request) -> web.Response:
     return web.json_response(sim.clock_state())
 
 
+@routes.get("/_sim/journal")
+async def journal(request: web.Request) -> web.Response:
+    """The first market messages since start (``offset``, ``limit``), as sent before faults."""
+    frames = sim_of(request).feed.journal
+    try:
+        offset = max(0, int(request.query.get("offset", 0)))
+        limit = max(0, int(request.query.get("limit", 1000)))
+    except ValueError:
+        return error(400, "offset and limit must be integers")
+    body = b"[" + b",".join(frames[offset : offset + limit]) + b"]"
+    return web.Response(
+        body=b'{"total":%d,"frames":%s}' % (len(frames), body), content_type="application/json"
+    )
+
+
 @routes.get("/_sim/book")
 async def truth_book(request: web.Request) -> web.Response:
     sim = sim_of(request)

@@ -15,6 +15,7 @@ from polytui.sim.messages import Change, Levels, Outbound
 
 _encode = msgspec.json.Encoder().encode
 QUEUE_LIMIT = 100_000  # frames a connection may have waiting before it is cut as too slow
+JOURNAL_LIMIT = 10_000  # market messages kept from the start, for determinism checks
 
 
 @dataclass(slots=True)
@@ -66,6 +67,10 @@ class MarketFeed:
         self.frozen: set[str] = set()
         self.closed_log: list[dict] = []
         self.malformed = 0  # client frames that were neither PING nor a subscription
+        # The first messages the market said, whole and fault-free, in order: what a client
+        # subscribed to everything from the start would read. Same seed and start, same journal,
+        # however fast the clock runs and whoever connects.
+        self.journal: list[bytes] = []
         self._next_id = 0
 
     # ---- connections ---------------------------------------------------------------------
@@ -182,6 +187,9 @@ class MarketFeed:
             return
         self.exchange.outbox = []
         touched: dict[str, set] = {}
+        room = JOURNAL_LIMIT - len(self.journal)
+        if room > 0:
+            self.journal.extend(_encode(msg.payload) for msg in outbox[:room])
         for msg in outbox:
             if msg.kind == "market_resolved":
                 for token in msg.assets:

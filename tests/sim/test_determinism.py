@@ -1,7 +1,9 @@
 """Same seed and start time: the same markets and, byte for byte, the same market frames.
 
-With a running clock, what a client sees first depends on when it subscribes; ``--time-scale 0``
-holds the clock until the admin API advances it, so two runs can be compared frame by frame.
+The simulator's journal (``/_sim/journal``) holds the first messages the market said, and is
+the same on every run whatever the clock's speed. What one client reads first also depends on
+when it subscribes, so the socket comparison holds the clock (``--time-scale 0``) and advances
+it through the admin API.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import sys
 import httpx
 import websockets
 
-ARGS = ["--start-ms", "1795000000000", "--markets", "20", "--rate", "200", "--time-scale", "0"]
+ARGS = ["--start-ms", "1795000000000", "--markets", "20", "--rate", "200"]
+HELD = ["--time-scale", "0"]
 
 
 @contextlib.asynccontextmanager
-async def sim_process(seed: int):
+async def sim_process(seed: int, *extra: str):
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -28,6 +31,7 @@ async def sim_process(seed: int):
         "--seed",
         str(seed),
         *ARGS,
+        *extra,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -58,9 +62,9 @@ async def first_frames(endpoints: dict, count: int) -> tuple[list[dict], list[di
 
 
 async def test_same_seed_same_markets_and_first_1000_frames():
-    async with sim_process(1) as a:
+    async with sim_process(1, *HELD) as a:
         first = await first_frames(a, 1000)
-    async with sim_process(1) as b:
+    async with sim_process(1, *HELD) as b:
         second = await first_frames(b, 1000)
     assert first[0] == second[0]  # CLOB markets
     assert first[1] == second[1]  # Gamma markets
@@ -68,6 +72,32 @@ async def test_same_seed_same_markets_and_first_1000_frames():
     assert first[2] == second[2]
     kinds = {json.loads(f)["event_type"] for f in first[2][1:]}
     assert {"price_change", "last_trade_price", "book"} <= kinds
+
+
+async def journal(endpoints: dict, count: int, poke: bool) -> list[dict]:
+    """The first ``count`` journal entries, once the running clock has produced them."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(600):
+            if poke:  # a client's reads must not change what the market says
+                await http.get(endpoints["clob"] + "/markets")
+            body = (await http.get(endpoints["admin"] + "/journal", params={"limit": count})).json()
+            if body["total"] >= count:
+                return body["frames"]
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"only {body['total']} journal entries after 30 s")
+
+
+async def test_running_clock_same_first_1000_frames_in_the_journal():
+    async with sim_process(1, "--time-scale", "40") as a:
+        first = await journal(a, 1000, poke=False)
+    async with sim_process(1, "--time-scale", "15") as b:
+        second = await journal(b, 1000, poke=True)
+    assert len(first) == 1000
+    assert first == second
+    assert {"price_change", "last_trade_price", "book"} <= {f["event_type"] for f in first}
+    async with sim_process(2, "--time-scale", "40") as c:
+        other = await journal(c, 1000, poke=False)
+    assert other != first
 
 
 async def test_another_seed_gives_another_universe():
