@@ -157,7 +157,7 @@ async def set_faults(request: web.Request) -> web.Response:
             return error(400, "frozen must be a list of token ids")
         new = new.updated({"freeze": len(frozen)})
         sim.feed.frozen = set(frozen)
-    sim.feed.set_faults(new)
+    sim.set_faults(new)
     return web.json_response({**sim.feed.faults.as_dict(), "frozen": sorted(sim.feed.frozen)})
 
 

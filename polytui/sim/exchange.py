@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -38,6 +39,21 @@ class Snapshot:
     tick: int
 
 
+class Listener(Protocol):
+    """Who else must know about fills and removals: the trading side keeps accounts."""
+
+    def on_fills(
+        self,
+        market: Market,
+        taker: RestingOrder,
+        token: str,
+        fills: list[Fill],
+        txs: dict[int, str],
+    ) -> None: ...
+
+    def on_removed(self, market: Market, orders: list[RestingOrder], status: str) -> None: ...
+
+
 class Exchange:
     def __init__(self, now_ms: int) -> None:
         self.now_ms = now_ms
@@ -49,6 +65,7 @@ class Exchange:
         self.history: dict[str, dict[int, int]] = {}  # token -> minute -> last price
         self.snapshots: dict[str, tuple[Snapshot, Snapshot]] = {}  # market -> (yes, no) ~1 s old
         self.outbox: list[Outbound] = []
+        self.listener: Listener | None = None
         self._trade_seq = 0
         self._order_seq = 0
 
@@ -123,6 +140,8 @@ class Exchange:
         market.closed_ms = market.updated_ms = self.now_ms
         canceled = self.books[market.condition_id].clear()
         self.snapshots.pop(market.condition_id, None)
+        if self.listener is not None:
+            self.listener.on_removed(market, canceled, "CANCELED_MARKET_RESOLVED")
         self.outbox.append(
             Outbound(
                 kind="market_resolved",
@@ -237,7 +256,9 @@ class Exchange:
             msgs.append(self._price_change(market, [(side, limit, book.total(side, limit))], token))
         self._finish(market, msgs, before)
         if fills:
-            self._trades(market, token, side, fills)
+            txs = self._trades(market, token, side, fills)
+            if self.listener is not None:
+                self.listener.on_fills(market, taker, token, fills, txs)
         return fills
 
     # ---- messages ------------------------------------------------------------------------
@@ -335,19 +356,22 @@ class Exchange:
                     )
                 )
 
-    def _trades(self, market: Market, token: str, side: int, fills: list[Fill]) -> None:
+    def _trades(self, market: Market, token: str, side: int, fills: list[Fill]) -> dict[int, str]:
+        """``last_trade_price`` per maker level, then the books; returns each level's tx hash."""
         is_yes = market.is_yes(token)
         taker_buys = (side == BID) == is_yes
         by_price: dict[int, int] = {}
         for fill in fills:
             by_price[fill.price] = by_price.get(fill.price, 0) + fill.size
         minute = self.now_ms // MINUTE
+        txs: dict[int, str] = {}
         for price, size in by_price.items():
             self._trade_seq += 1
             tx = (
                 "0x"
                 + hashlib.sha256(f"{market.condition_id}:{self._trade_seq}".encode()).hexdigest()
             )
+            txs[price] = tx
             p = price if is_yes else PRICE_SCALE - price
             wire_side = "BUY" if taker_buys else "SELL"
             self.last_trade[token] = (p, wire_side, size)
@@ -376,6 +400,7 @@ class Exchange:
             )
         for t in market.tokens:
             self.outbox.append(self.book_msg(market, t, self.now_ms))
+        return txs
 
     def book_msg(self, market: Market, token: str, ts_ms: int) -> Outbound:
         """A WS ``book`` event: the REST summary less ``min_order_size`` and ``neg_risk``."""

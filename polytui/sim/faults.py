@@ -5,7 +5,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-PROBABILITIES = ("drop", "dup", "reorder", "http5xx", "http429", "stale_rest")
+PROBABILITIES = (
+    "drop",
+    "dup",
+    "reorder",
+    "http5xx",
+    "http429",
+    "stale_rest",
+    "order_5xx",
+    "order_drop",
+    "settle_fail",
+)
 
 
 class FaultSpecError(ValueError):
@@ -23,6 +33,10 @@ class Faults:
     http429: float = 0.0  # P(a REST answer is a 429 with Retry-After)
     latency_ms: int = 0  # added to every REST answer (mean; 50-150 % of it)
     stale_rest: float = 0.0  # P(a REST book is the one from about a second ago)
+    order_5xx: float = 0.0  # P(an accepted order's answer is a 500 anyway: the ambiguous case)
+    order_drop: float = 0.0  # P(the connection drops after an order was accepted, no answer)
+    user_delay_ms: int = 0  # user-channel events go out this many simulated ms late
+    settle_fail: float = 0.0  # P(a trade goes RETRYING -> FAILED instead of MINED -> CONFIRMED)
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:

@@ -26,6 +26,15 @@ def sim_of(request: web.Request) -> Simulator:
     return request.app[SIM]
 
 
+def client_of(request: web.Request) -> str:
+    """Who is asking: ``X-Sim-Client`` (or ``?client=`` on a socket), else the peer address."""
+    return (
+        request.headers.get("X-Sim-Client")
+        or request.query.get("client")
+        or (request.remote or "?")
+    )
+
+
 def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 

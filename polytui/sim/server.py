@@ -8,11 +8,13 @@ import contextlib
 import json
 import logging
 import random
+import time
 
 from aiohttp import WSMsgType, web
 
 from polytui.core.clock import ScaledClock
-from polytui.sim import admin, gamma, rest
+from polytui.sim import admin, gamma, private, rest
+from polytui.sim.accounts import Accounts, ApiKey
 from polytui.sim.book import to_book
 from polytui.sim.divergence import DivergenceTracker, Key
 from polytui.sim.exchange import Exchange
@@ -22,21 +24,15 @@ from polytui.sim.life import MarketLife
 from polytui.sim.markets import Market
 from polytui.sim.messages import Levels
 from polytui.sim.ratelimit import RateLimiter, retry_after_header
-from polytui.sim.units import tick_str
+from polytui.sim.rest import client_of
+from polytui.sim.trading import Settlement, Trading
+from polytui.sim.units import SIZE_SCALE, tick_str
+from polytui.sim.user_feed import UserConnection, UserFeed
 
 log = logging.getLogger("polytui.sim")
 DRIVER_IDLE_S = 0.002  # longest wall-clock pause of the driver when events are due soon
 WS_IDLE_TIMEOUT_S = 60.0  # a market connection that sends nothing for this long is closed
 CATCH_UP_CHUNK = 500  # operations run between two yields to the event loop
-
-
-def client_id(request: web.Request) -> str:
-    """Who is asking: ``X-Sim-Client`` (or ``?client=`` on the socket), else the peer address."""
-    return (
-        request.headers.get("X-Sim-Client")
-        or request.query.get("client")
-        or (request.remote or "?")
-    )
 
 
 class Simulator:
@@ -48,6 +44,9 @@ class Simulator:
         faults: Faults | None = None,
         start_ms: int | None = None,
         time_scale: float = 1.0,
+        starting_usd: int = 10_000,
+        auth_skew_s: int = 300,
+        settlement: Settlement | None = None,
     ) -> None:
         self.seed = seed
         self.clock = ScaledClock(start_ms, time_scale)
@@ -57,13 +56,37 @@ class Simulator:
         self.fault_rng = random.Random(f"faults:{seed}")
         self.tracker = DivergenceTracker(self._truth_size, self._truth_levels, self.clock.now_ms)
         self.feed = MarketFeed(self.exchange, self.tracker, Faults(), self.fault_rng)
-        self.feed.set_faults(faults or Faults())
+        self.accounts = Accounts(seed, starting_usd * SIZE_SCALE, auth_skew_s)
+        self.trading = Trading(
+            self.exchange,
+            self.accounts,
+            random.Random(f"trading:{seed}"),
+            settlement or Settlement(),
+        )
+        self.user_feed = UserFeed(self.accounts, self.funder_of)
+        self.set_faults(faults or Faults())
         self.limiter = RateLimiter()
         self.endpoints: dict[str, str] = {}
-        self.http_faults = {"http5xx": 0, "http429": 0, "stale_rest": 0}
+        self.http_faults = dict.fromkeys(
+            ("http5xx", "http429", "stale_rest", "order_5xx", "order_drop"), 0
+        )
         self._driver: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
         self._sockets: dict[int, web.WebSocketResponse] = {}
+        self._user_sockets: dict[int, web.WebSocketResponse] = {}
+
+    def set_faults(self, faults: Faults) -> None:
+        self.feed.set_faults(faults)
+        self.trading.settlement.fail = faults.settle_fail
+        self.trading.user_delay_ms = faults.user_delay_ms
+
+    def funder_of(self, key: ApiKey) -> str:
+        """The wallet a key trades for: its address, or the proxy its orders last named."""
+        signer = key.address.lower()
+        return self.trading.funders.get(signer, signer)
+
+    def auth_nows(self) -> tuple[float, float]:
+        return self.clock.now_ms() / 1000, time.time()
 
     # ---- truth for the divergence tracker ------------------------------------------------
 
@@ -83,18 +106,32 @@ class Simulator:
     # ---- time ----------------------------------------------------------------------------
 
     async def catch_up(self) -> int:
-        """Run market life up to the clock's now and send what it said, yielding to the event
-        loop between chunks so sockets and requests are served while simulated hours pass."""
-        done = 0
+        """Run market life and the venue's timers (settlement, expiry, heartbeats) in time order
+        up to the clock's now and send what they said, yielding to the event loop every few
+        hundred operations so sockets and requests are served while simulated hours pass."""
+        done = since_yield = 0
         target = self.clock.now_ms()
         while True:
-            ran = self.life.run_until(target, after_each=self.feed.dispatch, limit=CATCH_UP_CHUNK)
+            due = self.trading.next_due()
+            until = target if due is None else min(target, due)
+            ran = self.life.run_until(until, after_each=self.feed.dispatch, limit=CATCH_UP_CHUNK)
             done += ran
-            self.feed.dispatch()
+            since_yield += ran + 1
+            reached = ran < CATCH_UP_CHUNK
+            if reached:
+                self.trading.run_until(until)
+            self.flush()
             self.feed.due_disconnects()
-            if ran < CATCH_UP_CHUNK:
+            if reached and until >= target:
                 return done
-            await asyncio.sleep(0)
+            if since_yield >= CATCH_UP_CHUNK:
+                since_yield = 0
+                await asyncio.sleep(0)
+
+    def flush(self) -> None:
+        """Send what the market and the user channels have to say now."""
+        self.feed.dispatch()
+        self.user_feed.dispatch(self.trading.due_events(self.exchange.now_ms))
 
     async def _drive(self) -> None:
         while True:
@@ -126,13 +163,13 @@ class Simulator:
         if snap is not None:
             summary = self.exchange.summary(market, token, snap.ts_ms, snap)
             levels = snap.levels
-            self.tracker.fault(client_id(request), [token], "stale_rest")
+            self.tracker.fault(client_of(request), [token], "stale_rest")
         else:
             summary = self.exchange.summary(
                 market, token, self.exchange.book_ms[market.condition_id]
             )
             levels = self.exchange.levels(market, token)
-        self.tracker.snapshot(client_id(request), token, levels, "rest_snapshot")
+        self.tracker.snapshot(client_of(request), token, levels, "rest_snapshot")
         return summary
 
     def market_state(self, m: Market) -> dict:
@@ -161,9 +198,28 @@ class Simulator:
             "tradable": len(self.life.tradable()),
             "connections": [c.stats() for c in self.feed.connections.values()],
             "closed_connections": self.feed.closed_log[-100:],
+            "user_connections": [c.stats() for c in self.user_feed.connections.values()],
+            "user_auth_rejected": self.user_feed.rejected,
+            "orders_received": len(self.trading.received),
+            "orders_live": sum(1 for o in self.trading.orders.values() if o.status == "LIVE"),
+            "trades": len(self.trading.trades),
             "http_faults": dict(self.http_faults),
             "rate_limited": self.limiter.rejected,
         }
+
+    def order_fault(self, request: web.Request) -> web.Response | None:
+        """After an order was accepted: sometimes a 500 anyway, or the connection just drops
+        (faults ``order_5xx``, ``order_drop``), the ambiguous cases a client must look up."""
+        faults, rng = self.feed.faults, self.fault_rng
+        if faults.order_drop and rng.random() < faults.order_drop:
+            self.http_faults["order_drop"] += 1
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if faults.order_5xx and rng.random() < faults.order_5xx:
+            self.http_faults["order_5xx"] += 1
+            return web.json_response({"error": "Internal Server Error"}, status=500)
+        return None
 
     # ---- the server ----------------------------------------------------------------------
 
@@ -171,7 +227,9 @@ class Simulator:
         app = web.Application(middlewares=[self._venue_middleware], client_max_size=4 * 1024 * 1024)
         app[rest.SIM] = self
         app.router.add_get("/ws/market", self._market_socket)
+        app.router.add_get("/ws/user", self._user_socket)
         app.add_routes(admin.routes)
+        app.add_routes(private.routes)
         app.add_routes(gamma.routes)
         app.add_routes(rest.routes)
         return app
@@ -182,7 +240,7 @@ class Simulator:
         path = request.path
         if path.startswith(("/_sim", "/ws/")):
             return await handler(request)
-        retry = self.limiter.hit(client_id(request), request.method, path)
+        retry = self.limiter.hit(client_of(request), request.method, path)
         if retry is not None:
             return self._too_many(retry)
         faults, rng = self.feed.faults, self.fault_rng
@@ -208,7 +266,7 @@ class Simulator:
     async def _market_socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=8 * 1024 * 1024, compress=False)
         await ws.prepare(request)
-        conn = self.feed.connect(client_id(request))
+        conn = self.feed.connect(client_of(request))
         self._sockets[conn.id] = ws
         writer = asyncio.create_task(self._write(conn, ws))
         try:
@@ -233,6 +291,48 @@ class Simulator:
                 await asyncio.wait_for(writer, 5)
             await ws.close()
         return ws
+
+    async def _user_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=1024 * 1024, compress=False)
+        await ws.prepare(request)
+        conn = self.user_feed.connect(client_of(request))
+        self._user_sockets[conn.id] = ws
+        writer = asyncio.create_task(self._write_user(conn, ws))
+        try:
+            while not ws.closed:
+                try:
+                    msg = await ws.receive(timeout=WS_IDLE_TIMEOUT_S)
+                except TimeoutError:
+                    break
+                if msg.type != WSMsgType.TEXT:
+                    break
+                if msg.data == "PING":
+                    conn.queue.put_nowait(b"PONG")
+                    continue
+                try:
+                    frame = json.loads(msg.data)
+                except ValueError:
+                    frame = None
+                if not isinstance(frame, dict) or not self.user_feed.on_text(conn, frame):
+                    conn.closed = "refused"  # bad credentials or not a subscription
+                    break
+        finally:
+            self.user_feed.disconnected(conn)
+            self._user_sockets.pop(conn.id, None)
+            conn.queue.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(writer, 5)
+            await ws.close(code=1008 if conn.closed == "refused" else 1000)
+        return ws
+
+    async def _write_user(self, conn: UserConnection, ws: web.WebSocketResponse) -> None:
+        try:
+            while (data := await conn.queue.get()) is not None:
+                await ws.send_frame(data, WSMsgType.TEXT)
+            if conn.closed == "slow_consumer":
+                await ws.close(code=1013)
+        except (ConnectionError, RuntimeError):
+            pass
 
     async def _write(self, conn: Connection, ws: web.WebSocketResponse) -> None:
         queue = conn.queue
@@ -294,7 +394,7 @@ class Simulator:
                 await self._driver
         for conn in list(self.feed.connections.values()):
             self.feed.cut(conn, "shutdown")
-        for ws in list(self._sockets.values()):
+        for ws in [*self._sockets.values(), *self._user_sockets.values()]:
             await ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
