@@ -42,7 +42,7 @@ class Wallet:
     allowance: int = MAX_UINT256
     positions: dict[str, int] = field(default_factory=dict)  # token -> shares (1e-6)
     cost: dict[str, int] = field(default_factory=dict)  # token -> pUSD paid for the position
-    realized: int = 0  # pUSD
+    realized: dict[str, int] = field(default_factory=dict)  # token -> realised pUSD PnL
 
 
 class AuthError(Exception):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from polytui.sim.faults import FaultSpecError
 from polytui.sim.rest import error, sim_of
-from polytui.sim.units import TICKS
+from polytui.sim.units import SIZE_SCALE, TICKS, parse_size, size_str
 
 if TYPE_CHECKING:
     pass
@@ -172,6 +173,106 @@ async def disconnect(request: web.Request) -> web.Response:
     for conn_id in cut:
         sim.feed.cut(sim.feed.connections[conn_id], "fault_disconnect")
     return web.json_response({"disconnected": cut})
+
+
+@routes.get("/_sim/orders")
+async def orders(request: web.Request) -> web.Response:
+    """Every order received, accepted or not, oldest first (``?signer=``, ``?status=``)."""
+    q = request.query
+    rows = [
+        o
+        for o in sim_of(request).trading.received
+        if q.get("signer", "").lower() in ("", o["signer"].lower())
+        and q.get("status", "") in ("", o["status"])
+    ]
+    return web.json_response(rows)
+
+
+@routes.get("/_sim/trades")
+async def trades(request: web.Request) -> web.Response:
+    return web.json_response(
+        [
+            {**t.wire(t.taker_address.lower()), "parties": sorted(t.parties)}
+            for t in sim_of(request).trading.trades.values()
+        ]
+    )
+
+
+@routes.post("/_sim/trades/{trade_id}")
+async def control_trade(request: web.Request) -> web.Response:
+    """``{"action": "fail"}``: the trade goes RETRYING -> FAILED now."""
+    sim = sim_of(request)
+    trade = sim.trading.trades.get(request.match_info["trade_id"])
+    body = await body_dict(request)
+    if trade is None:
+        return error(404, "trade not found")
+    if body is None or body.get("action") != "fail":
+        return error(400, 'action must be "fail"')
+    await sim.catch_up()
+    if not sim.trading.fail(trade):
+        return error(400, f"trade is already {trade.status}")
+    sim.flush()
+    return web.json_response({"id": trade.trade_id, "status": trade.status})
+
+
+def wallet_state(sim, address: str) -> dict:
+    wallet = sim.accounts.wallets[address]
+    return {
+        "address": wallet.address,
+        "usd": size_str(wallet.usd) if wallet.usd >= 0 else f"-{size_str(-wallet.usd)}",
+        "locked_usd": size_str(sim.trading.locked_usd(address)),
+        "allowance": str(wallet.allowance),
+        "positions": {t: size_str(s) for t, s in wallet.positions.items() if s},
+        "leader": address in sim.leaders.by_address,
+    }
+
+
+@routes.get("/_sim/wallets")
+async def wallets(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    return web.json_response([wallet_state(sim, a) for a in sim.accounts.wallets])
+
+
+@routes.post("/_sim/wallets/{address}")
+async def set_wallet(request: web.Request) -> web.Response:
+    """``{"usd": "250", "allowance": "0", "positions": {"<token>": "10"}}``, any subset."""
+    sim = sim_of(request)
+    address = request.match_info["address"]
+    body = await body_dict(request)
+    if body is None or not (address.startswith("0x") and len(address) == 42):
+        return error(400, "expected a 0x address and a JSON object")
+    wallet = sim.accounts.wallet(address)
+    try:
+        if "usd" in body:
+            wallet.usd = parse_size(str(body["usd"]))
+        if "allowance" in body:
+            wallet.allowance = int(Decimal(str(body["allowance"])) * SIZE_SCALE)
+        for token, shares in (body.get("positions") or {}).items():
+            wallet.positions[str(token)] = parse_size(str(shares))
+    except (ValueError, ArithmeticError, AttributeError) as exc:
+        return error(400, f"bad amount: {exc}")
+    return web.json_response(wallet_state(sim, address.lower()))
+
+
+@routes.get("/_sim/leaders")
+async def leaders(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    return web.json_response(
+        [
+            {
+                "address": leader.address,
+                "owner": leader.owner,
+                "style": leader.style.name,
+                **leader.profile(),
+                "mean_usd": leader.style.mean_usd,
+                "trades_per_hour": leader.style.per_hour,
+                "categories": list(leader.style.categories),
+                "skill": leader.style.skill,
+                "fills": len(sim.trading.activity.get(leader.key, ())),
+            }
+            for leader in sim.leaders.leaders
+        ]
+    )
 
 
 @routes.get("/_sim/divergence")

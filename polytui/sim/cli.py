@@ -40,6 +40,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="simulated seconds per real second; 0 stops the clock",
     )
+    parser.add_argument(
+        "--starting-usd", type=int, default=10_000, help="pUSD a new wallet starts with"
+    )
+    parser.add_argument(
+        "--leaders", type=int, default=4, help="synthetic leader wallets to copy (default 4)"
+    )
+    parser.add_argument(
+        "--data-lag-ms",
+        type=int,
+        default=2_000,
+        help="simulated ms before a fill shows on the Data API (default 2000)",
+    )
+    parser.add_argument(
+        "--mined-ms", type=int, default=2_000, help="simulated ms from a match to MINED"
+    )
+    parser.add_argument(
+        "--confirmed-ms", type=int, default=6_000, help="simulated ms from a match to CONFIRMED"
+    )
+    parser.add_argument(
+        "--auth-skew-s",
+        type=int,
+        default=300,
+        help="accepted distance of POLY_TIMESTAMP from now, seconds; 0 accepts any",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
         ("--markets", args.markets, 1),
         ("--rate", args.rate, 0),
         ("--time-scale", args.time_scale, 0),
+        ("--starting-usd", args.starting_usd, 0),
+        ("--leaders", args.leaders, 0),
+        ("--data-lag-ms", args.data_lag_ms, 0),
+        ("--mined-ms", args.mined_ms, 0),
+        ("--confirmed-ms", args.confirmed_ms, args.mined_ms),
+        ("--auth-skew-s", args.auth_skew_s, 0),
     ):
         if value < low:
             print(f"polytui sim: {name} must be >= {low}, got {value}", file=sys.stderr)
@@ -66,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> None:
     from polytui.sim.server import Simulator
+    from polytui.sim.trading import Settlement
 
     sim = Simulator(
         seed=args.seed,
@@ -74,6 +105,11 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         faults=faults,
         start_ms=args.start_ms,
         time_scale=args.time_scale,
+        starting_usd=args.starting_usd,
+        auth_skew_s=args.auth_skew_s,
+        settlement=Settlement(args.mined_ms, args.confirmed_ms),
+        leaders=args.leaders,
+        data_lag_ms=args.data_lag_ms,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

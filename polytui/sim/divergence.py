@@ -74,6 +74,7 @@ class DivergenceTracker:
         self.by_token: dict[str, dict[str, View]] = {}
         self.closed: deque[Window] = deque(maxlen=keep)
         self.opened_by_cause: dict[str, int] = {}
+        self.orders_while_diverged: deque[dict] = deque(maxlen=keep)
         self._dirty: dict[int, tuple[View, set[Key]]] = {}  # levels to compare at the next settle
 
     # ---- what clients got ----------------------------------------------------------------
@@ -187,6 +188,22 @@ class DivergenceTracker:
         view.window = None
         view.cause = "unknown"
 
+    def order_arrived(self, client: str, token: str, order_id: str) -> None:
+        """Note an order sent for ``token`` while this client's view of it was wrong: the
+        trade a self-healing mirror must never make."""
+        view = self.views.get((client, token))
+        if view is not None and view.window is not None:
+            self.orders_while_diverged.append(
+                {
+                    "client": client,
+                    "token": token,
+                    "order_id": order_id,
+                    "at_ms": self._now(),
+                    "window_opened_ms": view.window.opened_ms,
+                    "cause": view.window.cause,
+                }
+            )
+
     def report(self) -> dict:
         open_windows = [v.window.as_dict() for v in self.views.values() if v.window is not None]
         return {
@@ -196,4 +213,5 @@ class DivergenceTracker:
             "opened_by_cause": dict(self.opened_by_cause),
             "views": len(self.views),
             "diverged_views": len(open_windows),
+            "orders_while_diverged": list(self.orders_while_diverged),
         }

@@ -11,11 +11,15 @@ import heapq
 import math
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from polytui.sim.book import ASK, BID, RestingOrder
 from polytui.sim.exchange import Exchange
 from polytui.sim.markets import MINUTE, Market, MarketFactory
 from polytui.sim.units import PRICE_SCALE, SIZE_SCALE
+
+if TYPE_CHECKING:
+    from polytui.sim.leaders import Leaders
 
 SYNTHETIC = "synthetic"
 EDGE = 400  # a market whose touch comes within 0.04 of 0 or 1 moves to the 0.001 tick
@@ -38,6 +42,14 @@ class MarketLife:
             self._open(market, announce=False)
         if rate > 0:
             self._schedule(now + self._gap(), "flow", "")
+        self.leaders: Leaders | None = None
+
+    def add_leaders(self, leaders: Leaders) -> None:
+        """Let the leader wallets trade, each on its own schedule, from now on."""
+        self.leaders = leaders
+        leaders.backfill(self.tradable())
+        for index in range(len(leaders.leaders)):
+            self._schedule(self.exchange.now_ms + leaders.gap_ms(index), "leader", str(index))
 
     # ---- scheduling ----------------------------------------------------------------------
 
@@ -78,6 +90,11 @@ class MarketLife:
             return
         if kind == "new_event":
             self._new_event()
+            return
+        if kind == "leader":
+            index = int(arg)
+            self.leaders.trade(index, self.tradable())
+            self._schedule(ex.now_ms + self.leaders.gap_ms(index), "leader", arg)
             return
         market = ex.markets[arg]
         if kind == "pause" and market.tradable:

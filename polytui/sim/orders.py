@@ -120,12 +120,13 @@ def shares_of(sub: Submission) -> int:
 
 
 def implied_price(sub: Submission) -> Decimal:
-    """The price the amounts imply, to 6 decimals (market orders' amounts are rounded)."""
+    """The price the amounts imply, to 4 decimals (the finest tick): a market order's share
+    amount is rounded, so its exact ratio sits a hair off the grid."""
     f = sub.fields
     usd, shares = (
         (f.maker_amount, f.taker_amount) if sub.side == "BUY" else (f.taker_amount, f.maker_amount)
     )
-    return (Decimal(usd) / Decimal(shares)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+    return (Decimal(usd) / Decimal(shares)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
 
 
 def decimal_str(units: int, scale: int = SIZE_SCALE) -> str:

@@ -13,13 +13,14 @@ import time
 from aiohttp import WSMsgType, web
 
 from polytui.core.clock import ScaledClock
-from polytui.sim import admin, gamma, private, rest
+from polytui.sim import admin, data_api, gamma, private, rest
 from polytui.sim.accounts import Accounts, ApiKey
 from polytui.sim.book import to_book
 from polytui.sim.divergence import DivergenceTracker, Key
 from polytui.sim.exchange import Exchange
 from polytui.sim.faults import Faults
 from polytui.sim.feed import Connection, MarketFeed
+from polytui.sim.leaders import Leaders
 from polytui.sim.life import MarketLife
 from polytui.sim.markets import Market
 from polytui.sim.messages import Levels
@@ -47,6 +48,8 @@ class Simulator:
         starting_usd: int = 10_000,
         auth_skew_s: int = 300,
         settlement: Settlement | None = None,
+        leaders: int = 4,
+        data_lag_ms: int = 2_000,
     ) -> None:
         self.seed = seed
         self.clock = ScaledClock(start_ms, time_scale)
@@ -63,7 +66,11 @@ class Simulator:
             random.Random(f"trading:{seed}"),
             settlement or Settlement(),
         )
+        self.trading.on_order = self.tracker.order_arrived
         self.user_feed = UserFeed(self.accounts, self.funder_of)
+        self.leaders = Leaders(self.trading, seed, leaders)
+        self.life.add_leaders(self.leaders)
+        self.data_lag_ms = data_lag_ms
         self.set_faults(faults or Faults())
         self.limiter = RateLimiter()
         self.endpoints: dict[str, str] = {}
@@ -230,6 +237,7 @@ class Simulator:
         app.router.add_get("/ws/user", self._user_socket)
         app.add_routes(admin.routes)
         app.add_routes(private.routes)
+        app.add_routes(data_api.routes)
         app.add_routes(gamma.routes)
         app.add_routes(rest.routes)
         return app

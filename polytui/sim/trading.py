@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from polytui.sim.accounts import Accounts, ApiKey, Wallet
@@ -113,6 +114,8 @@ class Activity:
     size: int
     price: int
     tx: str
+    trade_id: str
+    taker: bool
 
 
 def _maker_entry(
@@ -166,11 +169,13 @@ class Trading:
     rng: random.Random
     settlement: Settlement = field(default_factory=Settlement)
     user_delay_ms: int = 0
+    on_order: Callable[[str, str, str], None] | None = None  # (client, token, order id)
 
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     received: list[dict] = field(default_factory=list)
     trades: dict[str, TradeRecord] = field(default_factory=dict)
-    activity: list[Activity] = field(default_factory=list)  # every wallet fill, for the Data API
+    # every wallet's fills, by lower-case address, in time order: what the Data API indexes
+    activity: dict[str, list[Activity]] = field(default_factory=dict)
     user_events: list[UserEvent] = field(default_factory=list)
     owner_keys: dict[str, str] = field(default_factory=dict)  # address -> owner, non-API wallets
     funders: dict[str, str] = field(default_factory=dict)  # signer -> last proxy funder used
@@ -218,6 +223,8 @@ class Trading:
         finally:
             self.received.append(entry)
             del self.received[:-RECEIVED_LIMIT]
+            if self.on_order is not None and entry["order_id"]:
+                self.on_order(client, sub.token, entry["order_id"])
         entry["status"] = body["status"]
         return body
 
@@ -503,7 +510,17 @@ class Trading:
             deltas.append(self._delta(taker_addr, token, taker_buys, size, price))
             fills.append(
                 Activity(
-                    now, taker_addr, market.condition_id, token, outcome, side, size, price, tx
+                    now,
+                    taker_addr,
+                    market.condition_id,
+                    token,
+                    outcome,
+                    side,
+                    size,
+                    price,
+                    tx,
+                    trade_id,
+                    taker=True,
                 )
             )
         maker_orders = []
@@ -551,6 +568,8 @@ class Trading:
                     fill.size,
                     rec.price,
                     tx,
+                    trade_id,
+                    taker=False,
                 )
             )
             self._filled(rec, fill.size, trade_id)
@@ -574,7 +593,8 @@ class Trading:
             updated_ms=now,
         )
         self.trades[trade_id] = trade
-        self.activity.extend(fills)
+        for row in fills:
+            self.activity.setdefault(row.address, []).append(row)
         if taker_rec is not None:
             self._filled(taker_rec, size, trade_id)
         for address in parties:
@@ -602,7 +622,7 @@ class Trading:
         elif shares < 0 and held > 0:
             basis = cost * min(-shares, held) // held
             wallet.cost[token] = cost - basis
-            wallet.realized += usd - basis
+            wallet.realized[token] = wallet.realized.get(token, 0) + usd - basis
         wallet.positions[token] = held + shares
         wallet.usd += usd
 
