@@ -63,6 +63,11 @@ class MarketLife:
     def next_time(self) -> int | None:
         return self._heap[0][0] if self._heap else None
 
+    def next_time_of(self, kind: str, arg: str) -> int | None:
+        """When the next ``kind`` operation on ``arg`` is due (a test's way to land on it)."""
+        due = [t for t, _, k, a in self._heap if k == kind and a == arg]
+        return min(due) if due else None
+
     def run_until(
         self, t_ms: int, after_each: Callable[[], None] | None = None, limit: int = 0
     ) -> int:
