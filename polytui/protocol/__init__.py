@@ -1,0 +1,1 @@
+"""Wire formats: msgspec structs and decoders for the venue, order signing, auth headers."""
