@@ -1,0 +1,266 @@
+"""Decoding shared by the wire modules: one msgspec pass, an exact fallback, typed errors.
+
+Every message is first decoded in a single msgspec pass straight into frozen structs. Two wire
+habits cannot be expressed in msgspec types, so a message that needs them takes a slower path
+(parse to plain Python, repair, re-encode, decode again with the same decoder):
+
+* **Empty strings for "no value".** The venue sends ``"last_trade_price": ""`` (no trade yet)
+  and ``"best_bid": ""`` (empty side). Fields that may be empty are typed ``Decimal | None``,
+  and ``""`` in one of them decodes to ``None``. Any other empty number is an error. Frames
+  without an empty value never pay for this.
+* **JSON inside a string.** Gamma serves ``"outcomes": "[\\"Yes\\", \\"No\\"]"``. Fields marked
+  ``Annotated[..., JSON_IN_STRING]`` are parsed into real arrays (``""`` becomes empty).
+
+Both repairs are found from the types themselves, so a new field cannot be forgotten. The
+fallback parses numbers to ``Decimal`` and re-encodes them as JSON numbers, so it is exactly
+as precise as the fast path.
+
+Decoders run msgspec in lax mode (``strict=False``): the venue writes millisecond timestamps
+and base-unit amounts as decimal strings, and lax mode turns those into ``int``. It only
+widens string to number/bool; a number where a string is expected is still an error, so ids
+(77-digit token ids) are never turned into numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, get_args
+
+import msgspec
+import msgspec.inspect as mi
+
+from polytui.protocol.wire.errors import WireError, WireErrorKind
+
+T = TypeVar("T")
+
+PONG = "PONG"  # the WebSocket heartbeat answer, a bare text frame (protocol §5.1)
+_PONG_BYTES = PONG.encode()
+
+_JSON_IN_STRING_KEY = "polytui_json_in_string"
+JSON_IN_STRING = msgspec.Meta(extra={_JSON_IN_STRING_KEY: True})
+"""Marker for ``Annotated[tuple[str, ...], JSON_IN_STRING]``: served as a JSON-encoded string."""
+
+_PARSE = msgspec.json.Decoder(float_hook=Decimal)  # plain Python, numbers kept exact
+_REENCODE = msgspec.json.Encoder(decimal_format="number")
+
+
+class Wire(msgspec.Struct, frozen=True):
+    """Base of every wire struct: immutable, unknown keys ignored (the venue adds keys)."""
+
+
+def to_ms(value: int) -> int:
+    """Epoch seconds or milliseconds, as the venue mixes them, to milliseconds (> 1e12 is ms)."""
+    return value if value > 1_000_000_000_000 else value * 1000
+
+
+def _classify(exc: msgspec.DecodeError) -> WireErrorKind:
+    if not isinstance(exc, msgspec.ValidationError):
+        return WireErrorKind.MALFORMED
+    if str(exc).startswith("Object missing required field"):
+        return WireErrorKind.MISSING_FIELD
+    return WireErrorKind.WRONG_TYPE
+
+
+def _parse(data: bytes | str) -> Any:
+    try:
+        return _PARSE.decode(data)
+    except msgspec.DecodeError as exc:
+        raise WireError(WireErrorKind.MALFORMED, str(exc), data) from exc
+
+
+def _unstring(value: str) -> Any:
+    """The array inside a JSON-in-string field; left as is when it is not JSON (the typed
+    decode then reports the field as a wrong type, with its path)."""
+    if not value:
+        return []
+    try:
+        return _PARSE.decode(value)
+    except msgspec.DecodeError:
+        return value
+
+
+def _children(info: mi.Type) -> tuple[mi.Type, ...]:
+    """The types directly inside a non-struct type (struct fields are walked by the caller)."""
+    if isinstance(info, mi.Metadata):
+        return (info.type,)
+    if isinstance(info, mi.UnionType):
+        return info.types
+    if isinstance(info, mi.TupleType):
+        return info.item_types
+    if isinstance(info, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType):
+        return (info.item_type,)
+    if isinstance(info, mi.DictType):
+        return (info.value_type,)
+    return ()
+
+
+def _is_optional_decimal(info: mi.Type) -> bool:
+    return isinstance(info, mi.UnionType) and {type(t) for t in info.types} == {
+        mi.DecimalType,
+        mi.NoneType,
+    }
+
+
+def _accepts_str(info: mi.Type) -> bool:
+    if isinstance(info, mi.Metadata):
+        return _accepts_str(info.type)
+    if isinstance(info, mi.UnionType):
+        return any(_accepts_str(t) for t in info.types)
+    return isinstance(info, mi.StrType)
+
+
+def _is_json_in_string(info: mi.Type) -> bool:
+    return isinstance(info, mi.Metadata) and bool((info.extra or {}).get(_JSON_IN_STRING_KEY))
+
+
+def _repair_keys(tp: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """Wire names of the fields that may arrive empty, and of those served as JSON strings."""
+    blank: set[str] = set()
+    stringified: set[str] = set()
+    text: set[str] = set()
+    seen: set[Any] = set()
+    stack = [mi.type_info(tp)]
+    while stack:
+        info = stack.pop()
+        if not isinstance(info, mi.StructType):
+            stack.extend(_children(info))
+            continue
+        if info.cls in seen:
+            continue
+        seen.add(info.cls)
+        for field in info.fields:
+            if _is_optional_decimal(field.type):
+                blank.add(field.encode_name)
+            elif _accepts_str(field.type):
+                text.add(field.encode_name)
+            if _is_json_in_string(field.type):
+                stringified.add(field.encode_name)
+            stack.append(field.type)
+    if clash := blank & text:
+        # The repair is by key name: "" -> None would change a string field of the same name.
+        raise TypeError(f"{tp}: keys both optional-decimal and string: {sorted(clash)}")
+    return frozenset(blank), frozenset(stringified)
+
+
+class Codec(Generic[T]):
+    """Decodes one wire type: a single msgspec pass, the repairing fallback, typed errors."""
+
+    def __init__(self, tp: Any) -> None:
+        self._decoder = msgspec.json.Decoder(tp, strict=False)
+        self._blank, self._stringified = _repair_keys(tp)
+
+    def decode(self, data: bytes | str) -> T:
+        if not self._stringified:  # a type with JSON-in-string fields always needs the repair
+            try:
+                return self._decoder.decode(data)
+            except msgspec.DecodeError:
+                pass
+        return self.decode_tree(_parse(data), data)
+
+    def decode_tree(self, tree: Any, raw: bytes | str) -> T:
+        """Decode an already parsed message (repaired in place); ``raw`` is for the error."""
+        self._repair(tree)
+        try:
+            return self._decoder.decode(_REENCODE.encode(tree))
+        except msgspec.DecodeError as exc:
+            raise WireError(_classify(exc), str(exc), raw) from exc
+
+    def _repair(self, node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._repair(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if value == "" and key in self._blank:
+                    node[key] = None
+                elif key in self._stringified and isinstance(value, str):
+                    node[key] = _unstring(value)
+                else:
+                    self._repair(value)
+
+
+_CODECS: dict[Any, Codec[Any]] = {}
+
+
+def decode(tp: type[T] | Any, data: bytes | str) -> T:
+    """Decode one REST body as ``tp`` (a struct, or e.g. ``tuple[BookSummary, ...]``, ``int``).
+
+    Raises ``WireError``, never a msgspec exception. Decoders are built once per type.
+    """
+    codec = _CODECS.get(tp)
+    if codec is None:
+        codec = _CODECS.setdefault(tp, Codec(tp))
+    return codec.decode(data)
+
+
+def _at(message: str, index: int) -> str:
+    """Make a msgspec path relative to the frame: ``$.x`` of element 2 is ``$[2].x``."""
+    if "`$" in message:
+        return message.replace("`$", f"`$[{index}]", 1)
+    return f"{message} - at `$[{index}]`"
+
+
+class EventFrames(Generic[T]):
+    """Decodes WebSocket frames of one channel: a tagged-union object, an array of them, or PONG.
+
+    The fast path is one msgspec pass over ``list[Union] | Union``. When it fails, the frame is
+    decoded object by object: objects that decode are kept, and if any object fails a
+    ``WireError`` is raised that carries the good ones in ``events`` (an unknown event type
+    inside an initial dump must not lose the books next to it). The error describes the first
+    failure, with its index in the array.
+    """
+
+    def __init__(self, union: Any) -> None:
+        self._tags = frozenset(member.__struct_config__.tag for member in get_args(union))
+        self._frame = msgspec.json.Decoder(list[union] | union, strict=False)
+        self._event: Codec[T] = Codec(union)
+
+    def decode(self, data: bytes | str) -> list[T]:
+        """The events of one frame, in order; ``PONG`` has none."""
+        if data == (_PONG_BYTES if isinstance(data, bytes) else PONG):
+            return []
+        try:
+            frame = self._frame.decode(data)
+        except msgspec.DecodeError:
+            pass  # salvaged below, outside the handler: the WireError is the whole story
+        else:
+            return frame if type(frame) is list else [frame]
+        return self._salvage(data)
+
+    def _salvage(self, data: bytes | str) -> list[T]:
+        tree = _parse(data)
+        if isinstance(tree, dict):
+            items, single = [tree], True
+        elif isinstance(tree, list):
+            items, single = tree, False
+        else:
+            message = f"Expected `object | array`, got `{type(tree).__name__}`"
+            raise WireError(WireErrorKind.WRONG_TYPE, message, data)
+        events: list[T] = []
+        errors: list[tuple[WireErrorKind, str]] = []
+        for index, item in enumerate(items):
+            try:
+                events.append(self._one(item, data))
+            except WireError as exc:
+                errors.append((exc.kind, exc.message if single else _at(exc.message, index)))
+        if errors:
+            kind, message = errors[0]
+            if len(errors) > 1:
+                message += f" (+{len(errors) - 1} more failed)"
+            raise WireError(kind, message, data, tuple(events))
+        return events
+
+    def _one(self, item: Any, raw: bytes | str) -> T:
+        if not isinstance(item, dict):
+            message = f"Expected `object`, got `{type(item).__name__}`"
+            raise WireError(WireErrorKind.WRONG_TYPE, message, raw)
+        if "event_type" not in item:
+            message = "Object missing required field `event_type`"
+            raise WireError(WireErrorKind.MISSING_FIELD, message, raw)
+        tag = item["event_type"]
+        if not isinstance(tag, str):
+            message = f"Expected `str`, got `{type(tag).__name__}` - at `$.event_type`"
+            raise WireError(WireErrorKind.WRONG_TYPE, message, raw)
+        if tag not in self._tags:
+            raise WireError(WireErrorKind.UNKNOWN_EVENT, f"Unknown event_type {tag!r}", raw)
+        return self._event.decode_tree(item, raw)
