@@ -41,8 +41,6 @@ class Wallet:
     usd: int
     allowance: int = MAX_UINT256
     positions: dict[str, int] = field(default_factory=dict)  # token -> shares (1e-6)
-    cost: dict[str, int] = field(default_factory=dict)  # token -> pUSD paid for the position
-    realized: dict[str, int] = field(default_factory=dict)  # token -> realised pUSD PnL
 
 
 class AuthError(Exception):

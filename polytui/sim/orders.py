@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from polytui.sim.signatures import SignedFields
+from polytui.sim.signatures import ZERO_BYTES32, SignedFields
 from polytui.sim.units import PRICE_SCALE, SIZE_SCALE
 
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
@@ -69,8 +69,8 @@ def parse_submission(body: object) -> Submission:
         expiration = str(order.get("expiration", "0"))
         side = order["side"]
         sig_type = order["signatureType"]
-        metadata = str(order.get("metadata", "0x" + "00" * 32))
-        builder = str(order.get("builder", "0x" + "00" * 32))
+        metadata = str(order.get("metadata", ZERO_BYTES32))
+        builder = str(order.get("builder", ZERO_BYTES32))
         signature = str(order["signature"])
         owner = body["owner"]
         order_type = body.get("orderType", "GTC")
@@ -131,9 +131,7 @@ def implied_price(sub: Submission) -> Decimal:
 
 def decimal_str(units: int, scale: int = SIZE_SCALE) -> str:
     """A base-unit amount as the venue prints it: ``"4.5"``, ``"10"``."""
-    value = Decimal(units) / scale
-    text = format(value.normalize(), "f")
-    return text
+    return format((Decimal(units) / scale).normalize(), "f")
 
 
 def price_units(price: Decimal) -> int | None:

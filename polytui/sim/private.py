@@ -5,7 +5,6 @@ Protocol §3, §4.5-§4.11. Every L2 call verifies the HMAC over the raw body as
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -14,7 +13,7 @@ from aiohttp import web
 
 from polytui.sim.accounts import ApiKey, AuthError
 from polytui.sim.orders import PAYLOAD_ERROR, OrderRejected, parse_submission
-from polytui.sim.rest import END_CURSOR, client_of, error, sim_of
+from polytui.sim.rest import client_of, error, page, sim_of
 from polytui.sim.signatures import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2
 
 if TYPE_CHECKING:
@@ -51,14 +50,6 @@ def l2(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
     return wrapped
 
 
-async def l1(request: web.Request) -> tuple[str, int] | web.Response:
-    sim = sim_of(request)
-    try:
-        return sim.accounts.check_l1(request.headers, sim.auth_nows())
-    except AuthError as exc:
-        return error(exc.status, str(exc))
-
-
 def loads(body: bytes) -> object:
     try:
         return json.loads(body or b"null")
@@ -69,26 +60,29 @@ def loads(body: bytes) -> object:
 # ---- API keys (L1) -------------------------------------------------------------------------
 
 
+async def _creds(request: web.Request, create: bool) -> web.Response:
+    sim = sim_of(request)
+    try:
+        address, nonce = sim.accounts.check_l1(request.headers, sim.auth_nows())
+    except AuthError as exc:
+        return error(exc.status, str(exc))
+    if create:
+        key = sim.accounts.create(address, nonce)
+        failure = "Could not create api key"  # it exists: the clients then derive
+    else:
+        key = sim.accounts.derive(address, nonce)
+        failure = "Could not derive api key!"
+    return error(400, failure) if key is None else web.json_response(key.creds())
+
+
 @routes.post("/auth/api-key")
 async def create_api_key(request: web.Request) -> web.Response:
-    who = await l1(request)
-    if isinstance(who, web.Response):
-        return who
-    key = sim_of(request).accounts.create(*who)
-    if key is None:
-        return error(400, "Could not create api key")
-    return web.json_response(key.creds())
+    return await _creds(request, create=True)
 
 
 @routes.get("/auth/derive-api-key")
 async def derive_api_key(request: web.Request) -> web.Response:
-    who = await l1(request)
-    if isinstance(who, web.Response):
-        return who
-    key = sim_of(request).accounts.derive(*who)
-    if key is None:
-        return error(400, "Could not derive api key!")
-    return web.json_response(key.creds())
+    return await _creds(request, create=False)
 
 
 @routes.get("/auth/api-keys")
@@ -206,19 +200,6 @@ async def cancel_market_orders(request: web.Request, sim: Simulator, key: ApiKey
 # ---- queries -------------------------------------------------------------------------------
 
 
-def page(request: web.Request, rows: list[dict]) -> web.Response | dict:
-    """One page of the CLOB envelope; the cursor is the base64 of an offset, ``LTE=`` ends."""
-    cursor = request.query.get("next_cursor") or "MA=="
-    try:
-        offset = int(base64.b64decode(cursor).decode()) if cursor != END_CURSOR else len(rows)
-    except ValueError:
-        return error(400, "invalid next_cursor")
-    chunk = rows[offset : offset + PAGE]
-    after = offset + len(chunk)
-    nxt = base64.b64encode(str(after).encode()).decode() if after < len(rows) else END_CURSOR
-    return {"limit": PAGE, "count": len(chunk), "next_cursor": nxt, "data": chunk}
-
-
 @routes.get("/data/orders")
 @l2
 async def open_orders(request: web.Request, sim: Simulator, key: ApiKey, body: bytes):
@@ -230,8 +211,7 @@ async def open_orders(request: web.Request, sim: Simulator, key: ApiKey, body: b
         and q.get("asset_id", r.token) in ("", r.token)
         and q.get("id", r.order_id) in ("", r.order_id)
     ]
-    result = page(request, rows)
-    return result if isinstance(result, web.Response) else web.json_response(result)
+    return page(request, rows, PAGE)
 
 
 @routes.get("/data/order/{order_id}")
@@ -267,8 +247,7 @@ async def trades(request: web.Request, sim: Simulator, key: ApiKey, body: bytes)
         and (before is None or t.match_ms // 1000 < before)
         and (after is None or t.match_ms // 1000 > after)
     ]
-    result = page(request, rows)
-    return result if isinstance(result, web.Response) else web.json_response(result)
+    return page(request, rows, PAGE)
 
 
 # ---- balances, heartbeats, notifications ---------------------------------------------------

@@ -382,17 +382,20 @@ def encode_cursor(offset: int) -> str:
     return base64.b64encode(str(offset).encode()).decode()
 
 
-def page(request: web.Request, rows: list[dict]) -> web.Response:
+def page(request: web.Request, rows: list[dict], size: int | None = None) -> web.Response:
+    """One page of the CLOB envelope: the cursor is the base64 of an offset, ``LTE=`` ends.
+    ``size`` defaults to the market listings' ``PAGE``."""
+    size = size or PAGE
     try:
         offset = int(base64.b64decode(request.query.get("next_cursor", "MA==") or "MA==").decode())
     except ValueError:
         return error(400, "invalid next_cursor")
     if offset < 0:
-        return web.json_response({"limit": PAGE, "count": 0, "next_cursor": END_CURSOR, "data": []})
-    chunk = rows[offset : offset + PAGE]
-    nxt = END_CURSOR if offset + PAGE >= len(rows) else encode_cursor(offset + PAGE)
+        return web.json_response({"limit": size, "count": 0, "next_cursor": END_CURSOR, "data": []})
+    chunk = rows[offset : offset + size]
+    nxt = END_CURSOR if offset + size >= len(rows) else encode_cursor(offset + size)
     return web.json_response(
-        {"limit": PAGE, "count": len(chunk), "next_cursor": nxt, "data": chunk}
+        {"limit": size, "count": len(chunk), "next_cursor": nxt, "data": chunk}
     )
 
 

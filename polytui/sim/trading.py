@@ -614,17 +614,8 @@ class Trading:
     @staticmethod
     def _apply(wallet: Wallet, delta: tuple[str, str, int, int], sign: int) -> None:
         _, token, shares, usd = delta
-        shares, usd = shares * sign, usd * sign
-        held = wallet.positions.get(token, 0)
-        cost = wallet.cost.get(token, 0)
-        if shares > 0:
-            wallet.cost[token] = cost - usd
-        elif shares < 0 and held > 0:
-            basis = cost * min(-shares, held) // held
-            wallet.cost[token] = cost - basis
-            wallet.realized[token] = wallet.realized.get(token, 0) + usd - basis
-        wallet.positions[token] = held + shares
-        wallet.usd += usd
+        wallet.positions[token] = wallet.positions.get(token, 0) + shares * sign
+        wallet.usd += usd * sign
 
     def _filled(self, rec: OrderRecord, size: int, trade_id: str) -> None:
         rec.matched += size

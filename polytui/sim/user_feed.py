@@ -4,11 +4,12 @@ frame, filtered by the key's wallet and, optionally, by market."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
 
-from polytui.sim.accounts import Accounts
+from polytui.sim.accounts import Accounts, ApiKey
 from polytui.sim.trading import UserEvent
 
 _encode = msgspec.json.Encoder().encode
@@ -37,9 +38,9 @@ class UserConnection:
 
 
 class UserFeed:
-    def __init__(self, accounts: Accounts, funder_of) -> None:
+    def __init__(self, accounts: Accounts, funder_of: Callable[[ApiKey], str]) -> None:
         self.accounts = accounts
-        self.funder_of = funder_of  # ApiKey -> lower-case wallet address its orders use
+        self.funder_of = funder_of  # the lower-case wallet a key's orders use
         self.connections: dict[int, UserConnection] = {}
         self.rejected = 0  # subscriptions refused for bad credentials
         self._next_id = 0
