@@ -62,6 +62,7 @@ def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ("sim", "url"): args.sim_url,
         ("paths", "db"): args.db,
         ("run", "duration"): args.duration,
+        ("venue", "capture"): args.capture,
     }
     overrides: dict[str, dict[str, Any]] = {}
     for (section, key), value in flags.items():
@@ -121,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, metavar="PATH", help="TOML settings file")
     parser.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop in order after this many seconds"
+    )
+    parser.add_argument(
+        "--capture",
+        type=Path,
+        metavar="PATH",
+        help="append everything the venue sends to PATH (JSON lines, secrets removed)",
     )
     parser.add_argument(
         "--live", action="store_true", help="trade real money on Polymarket (not available yet)"

@@ -93,6 +93,30 @@ class RunSettings(_Section):
     heartbeat_s: PositiveFloat = 10.0
 
 
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class VenueSettings(_Section):
+    """How polytui talks to the venue: REST timeouts, retries and rate budget, WebSockets,
+    and the capture file."""
+
+    timeout_s: PositiveFloat = 5.0
+    retry_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    backoff_base_s: PositiveFloat = 0.25
+    backoff_cap_s: PositiveFloat = 8.0
+    max_retry_after_s: PositiveFloat = 30.0  # a longer Retry-After fails the call instead
+    rate_budget: Fraction = 0.8  # the share of each venue rate limit polytui may use
+    capture: UserPath | None = Field(
+        default=None, description="append everything the venue sends to this JSON-lines file"
+    )
+    ws_ping_s: PositiveFloat = 10.0
+    ws_dead_s: PositiveFloat = 30.0  # nothing received for this long: reconnect
+    ws_backoff_base_s: PositiveFloat = 0.5
+    ws_backoff_cap_s: PositiveFloat = 30.0
+    ws_stable_s: PositiveFloat = 60.0  # a session this long resets the reconnect backoff
+    ws_max_assets: Annotated[int, Field(ge=1)] = 200  # assets per market-channel connection
+
+
 class UiSettings(_Section):
     theme: str = "polytui-dark"
     kill_key: str = "ctrl+k"
@@ -112,6 +136,7 @@ class Settings(BaseSettings):
     sim: SimSettings = SimSettings()
     paths: PathSettings = Field(default_factory=lambda: PathSettings.model_validate({}))
     run: RunSettings = RunSettings()
+    venue: VenueSettings = VenueSettings()
     ui: UiSettings = UiSettings()
 
     @classmethod

@@ -22,8 +22,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import httpx
-
 from polytui import exit_codes
 from polytui.config import Settings
 from polytui.engine.sim_child import SimulatorError
@@ -32,10 +30,12 @@ from polytui.engine.startup import (
     VenueCheckError,
     VenueStatus,
     check_venue,
+    connect_venue,
     open_simulator,
     venue_alive,
 )
 from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
+from polytui.venue.clients import VenueClients
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CLOCK_SKEW_WARNING_S = 2.0
@@ -111,17 +111,16 @@ class _Run:
         except KeyFileError as exc:
             return self.fail(exc, exit_codes.USAGE)
         async with contextlib.AsyncExitStack() as stack:
-            client = await stack.enter_async_context(httpx.AsyncClient(timeout=5.0))
-            startup = asyncio.create_task(self._start(stack, client))
+            startup = asyncio.create_task(self._start(stack))
             if not await self._finishes_before_stop(startup):
                 self.log("stopping", reason=self.stop_reason)
                 return exit_codes.OK, self.stop_reason or "stopped"
             try:
-                simulator, status = startup.result()
+                simulator, venue, status = startup.result()
             except (SimulatorError, VenueCheckError) as exc:
                 return self.fail(exc, exit_codes.FAILURE)
             self._log_started(key, simulator, status)
-            return await self._supervise(simulator, client)
+            return await self._supervise(simulator, venue)
 
     async def _finishes_before_stop(self, task: asyncio.Task[Any]) -> bool:
         stop = asyncio.create_task(self.stop_requested.wait())
@@ -135,10 +134,13 @@ class _Run:
         return False
 
     async def _start(
-        self, stack: contextlib.AsyncExitStack, client: httpx.AsyncClient
-    ) -> tuple[Simulator, VenueStatus]:
+        self, stack: contextlib.AsyncExitStack
+    ) -> tuple[Simulator, VenueClients, VenueStatus]:
         simulator = await stack.enter_async_context(self._logged_simulator())
-        status = await check_venue(client, simulator.endpoints)
+        venue = await stack.enter_async_context(
+            connect_venue(simulator.endpoints, self.settings.venue)
+        )
+        status = await check_venue(venue)
         skew_is_large = abs(status.clock_skew_s) > CLOCK_SKEW_WARNING_S
         self.log(
             "venue_checked",
@@ -148,7 +150,7 @@ class _Run:
             clock_skew_s=status.clock_skew_s,
             markets=status.markets,
         )
-        return simulator, status
+        return simulator, venue, status
 
     @contextlib.asynccontextmanager
     async def _logged_simulator(self) -> AsyncIterator[Simulator]:
@@ -176,11 +178,11 @@ class _Run:
             duration_s=self.settings.run.duration,
         )
 
-    async def _supervise(self, simulator: Simulator, client: httpx.AsyncClient) -> tuple[int, str]:
+    async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
         waiters = {asyncio.create_task(self.stop_requested.wait())}
         if simulator.child is not None:
             waiters.add(asyncio.create_task(simulator.child.wait()))
-        heartbeat = asyncio.create_task(self._heartbeat(simulator, client))
+        heartbeat = asyncio.create_task(self._heartbeat(venue))
         done, pending = await asyncio.wait(
             waiters, timeout=self.settings.run.duration, return_when=asyncio.FIRST_COMPLETED
         )
@@ -197,12 +199,12 @@ class _Run:
         self.log("stopping", reason=reason)
         return exit_codes.OK, reason
 
-    async def _heartbeat(self, simulator: Simulator, client: httpx.AsyncClient) -> None:
+    async def _heartbeat(self, venue: VenueClients) -> None:
         loop = asyncio.get_running_loop()
         started_at = loop.time()
         while True:
             await asyncio.sleep(self.settings.run.heartbeat_s)
-            alive = await venue_alive(client, simulator.endpoints)
+            alive = await venue_alive(venue)
             self.log(
                 "heartbeat",
                 level="info" if alive else "warning",

@@ -97,3 +97,16 @@ def test_the_readme_example_config_is_valid(tmp_path: Path) -> None:
     example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     settings = load_settings(write_toml(tmp_path, example))
     assert settings.ui.theme == "polytui-dark"
+
+
+def test_venue_settings_come_from_the_file_and_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "polytui.toml"
+    config.write_text('[venue]\ntimeout_s = 2.5\ncapture = "~/cap.jsonl"\nws_max_assets = 50\n')
+    venue = load_settings(config).venue
+    assert (venue.timeout_s, venue.ws_max_assets) == (2.5, 50)
+    assert venue.capture == Path(os.environ["HOME"]) / "cap.jsonl"
+    monkeypatch.setenv("POLYTUI_VENUE__RATE_BUDGET", "1.5")
+    with pytest.raises(ConfigError, match="venue.rate_budget.*POLYTUI_VENUE__RATE_BUDGET"):
+        load_settings(config)

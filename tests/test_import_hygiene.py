@@ -52,3 +52,29 @@ def test_importing_the_package_loads_only_the_package() -> None:
     loaded = modules_loaded_by("import polytui")
     assert {m for m in loaded if m.startswith("polytui")} == {"polytui"}
     assert not {"pydantic", "httpx", "eth_account", "textual"} & loaded
+
+
+# The dependency rule (architecture §2): what each layer may load of polytui.
+LAYER_RULES = {
+    "polytui.protocol": ("polytui.core", "polytui.protocol"),
+    "polytui.venue": ("polytui.core", "polytui.protocol", "polytui.venue"),
+    "polytui.sim": ("polytui.core.clock", "polytui.sim"),
+}
+FORBIDDEN_EVERYWHERE_BUT_UI = ("textual", "sqlmodel")
+
+
+@pytest.mark.parametrize("layer", sorted(LAYER_RULES))
+def test_each_layer_loads_only_what_the_dependency_rule_allows(layer: str) -> None:
+    package = REPO_ROOT.joinpath(*layer.split("."))
+    modules = sorted(
+        ".".join(p.relative_to(REPO_ROOT).with_suffix("").parts)
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py"
+    )
+    loaded = modules_loaded_by("\n".join(f"import {m}" for m in modules))
+    ours = {m for m in loaded if m.startswith("polytui.") and m not in ("polytui",)}
+    allowed = LAYER_RULES[layer]
+    assert not {
+        m for m in ours if not m.startswith(allowed) and m != "polytui.core"
+    }, f"{layer} loads modules outside {allowed}"
+    assert not {m for m in loaded if m.split(".")[0] in FORBIDDEN_EVERYWHERE_BUT_UI}

@@ -16,43 +16,18 @@ import signal
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import httpx
 
 from polytui.config import SimSettings
+from polytui.venue.endpoints import Endpoints
 
 STDERR_TAIL_LINES = 30
 
 
 class SimulatorError(RuntimeError):
     """The simulator could not be started or reached. The message says why."""
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Base URLs of one simulator (or, later, of the real venue)."""
-
-    clob: str
-    ws: str
-    gamma: str
-    data: str
-    admin: str
-
-    @classmethod
-    def from_json(cls, obj: object) -> Endpoints:
-        """Validate the endpoints object; raise ValueError naming what is wrong."""
-        if not isinstance(obj, dict):
-            raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-        names = [f.name for f in fields(cls)]
-        missing = [n for n in names if not isinstance(obj.get(n), str) or not obj.get(n)]
-        if missing:
-            raise ValueError(f"missing or non-string keys: {', '.join(missing)}")
-        return cls(**{n: obj[n] for n in names})
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 def sim_command(sim: SimSettings, python: str = sys.executable) -> list[str]:

@@ -7,22 +7,22 @@ the markets Gamma lists.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-
-from polytui.config import SimSettings
-from polytui.engine.sim_child import Endpoints, SimChild, fetch_endpoints, start_sim_child
+from polytui.config import SimSettings, VenueSettings
+from polytui.engine.sim_child import SimChild, fetch_endpoints, start_sim_child
+from polytui.protocol.wire.errors import WireError
+from polytui.venue.budget import RateBudget
+from polytui.venue.capture import CaptureWriter
+from polytui.venue.clients import VenueClients, open_venue
+from polytui.venue.endpoints import Endpoints
+from polytui.venue.errors import VenueError
+from polytui.venue.retry import RetryPolicy
 
 CLOB_VERSION = 2
-GAMMA_PAGE_SIZE = 100
-MAX_GAMMA_PAGES = 1000
-RETRIES = 3
 
 
 class VenueCheckError(RuntimeError):
@@ -44,6 +44,40 @@ async def open_simulator(sim: SimSettings) -> AsyncIterator[Simulator]:
         yield Simulator(child.endpoints, child)
 
 
+def retry_policy(venue: VenueSettings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=venue.retry_attempts,
+        base_s=venue.backoff_base_s,
+        cap_s=venue.backoff_cap_s,
+        max_retry_after_s=venue.max_retry_after_s,
+    )
+
+
+@contextlib.asynccontextmanager
+async def connect_venue(endpoints: Endpoints, venue: VenueSettings) -> AsyncIterator[VenueClients]:
+    """The venue's REST clients as configured, with the capture file open if one is set."""
+    capture = None
+    if venue.capture is not None:
+        try:
+            capture = CaptureWriter(venue.capture)
+        except OSError as exc:
+            raise VenueCheckError(
+                f"cannot write the capture file {venue.capture}: {exc.strerror or exc}"
+            ) from None
+    try:
+        async with open_venue(
+            endpoints,
+            timeout_s=venue.timeout_s,
+            policy=retry_policy(venue),
+            budget=RateBudget(venue.rate_budget),
+            capture=capture,
+        ) as clients:
+            yield clients
+    finally:
+        if capture is not None:
+            capture.close()
+
+
 @dataclass(frozen=True)
 class VenueStatus:
     version: int
@@ -53,30 +87,33 @@ class VenueStatus:
 
 
 async def check_venue(
-    client: httpx.AsyncClient, endpoints: Endpoints, wall_clock: Callable[[], float] = time.time
+    venue: VenueClients, wall_clock: Callable[[], float] = time.time
 ) -> VenueStatus:
-    ok = (await _get(client, f"{endpoints.clob}/ok")).text.strip().strip('"')
-    if ok != "OK":
-        raise VenueCheckError(f"GET {endpoints.clob}/ok answered {ok[:80]!r}, expected 'OK'")
-    version = _json(await _get(client, f"{endpoints.clob}/version"))
-    if not isinstance(version, dict) or version.get("version") != CLOB_VERSION:
-        raise VenueCheckError(
-            f"GET {endpoints.clob}/version answered {version!r}, expected a CLOB V{CLOB_VERSION}"
-        )
-    server_time, skew = await fetch_server_time(client, endpoints, wall_clock)
-    markets = await count_markets(client, endpoints)
+    """``/ok``, ``/version`` (must be CLOB V2), the clock skew, and Gamma's market count."""
+    clob = venue.endpoints.clob
+    with _as_check_error():
+        if not await venue.clob.ok():
+            raise VenueCheckError(f"GET {clob}/ok did not answer 'OK'")
+        version = await venue.clob.version()
+        if version != CLOB_VERSION:
+            raise VenueCheckError(
+                f"GET {clob}/version answered {version}, expected a CLOB V{CLOB_VERSION}"
+            )
+        server_time, skew = await fetch_server_time(venue, wall_clock)
+        markets = 0
+        async for _ in venue.gamma.all_markets():
+            markets += 1
     return VenueStatus(CLOB_VERSION, server_time, skew, markets)
 
 
 async def fetch_server_time(
-    client: httpx.AsyncClient, endpoints: Endpoints, wall_clock: Callable[[], float] = time.time
+    venue: VenueClients, wall_clock: Callable[[], float] = time.time
 ) -> tuple[int, float]:
     """The venue's clock (unix seconds) and its skew from ours, taken at the request midpoint."""
-    sent = wall_clock()
-    answer = _json(await _get(client, f"{endpoints.clob}/time"))
-    received = wall_clock()
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise VenueCheckError(f"GET {endpoints.clob}/time answered {answer!r}, expected seconds")
+    with _as_check_error():
+        sent = wall_clock()
+        answer = await venue.clob.server_time()
+        received = wall_clock()
     return answer, clock_skew(answer, sent, received)
 
 
@@ -85,55 +122,19 @@ def clock_skew(server_seconds: int, sent: float, received: float) -> float:
     return round(server_seconds - (sent + received) / 2, 3)
 
 
-async def count_markets(client: httpx.AsyncClient, endpoints: Endpoints) -> int:
-    """Page through Gamma `/markets` until an empty page."""
-    total = 0
-    for _ in range(MAX_GAMMA_PAGES):
-        url = f"{endpoints.gamma}/markets"
-        page = _json(await _get(client, url, params={"limit": GAMMA_PAGE_SIZE, "offset": total}))
-        if not isinstance(page, list):
-            raise VenueCheckError(f"GET {url} answered {type(page).__name__}, expected a list")
-        if not page:
-            return total
-        total += len(page)
-    raise VenueCheckError(f"Gamma listed more than {MAX_GAMMA_PAGES} pages of markets")
-
-
-async def venue_alive(client: httpx.AsyncClient, endpoints: Endpoints) -> bool:
+async def venue_alive(venue: VenueClients) -> bool:
     try:
-        await _get(client, f"{endpoints.clob}/ok", retries=1)
-    except VenueCheckError:
+        return await venue.clob.ok()
+    except (VenueError, WireError):
         return False
-    return True
 
 
-async def _get(
-    client: httpx.AsyncClient,
-    url: str,
-    params: dict[str, Any] | None = None,
-    retries: int = RETRIES,
-) -> httpx.Response:
-    """GET with a few quick retries on transport errors, 429 and 5xx."""
-    problem = ""
-    for attempt in range(retries):
-        if attempt:
-            await asyncio.sleep(0.2 * attempt)
-        try:
-            response = await client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            problem = f"failed: {exc!r}"
-            continue
-        if response.status_code == 429 or response.status_code >= 500:
-            problem = f"answered HTTP {response.status_code}"
-            continue
-        if response.is_error:
-            raise VenueCheckError(f"GET {url} answered HTTP {response.status_code}")
-        return response
-    raise VenueCheckError(f"GET {url} {problem}")
-
-
-def _json(response: httpx.Response) -> Any:
+@contextlib.contextmanager
+def _as_check_error() -> Iterator[None]:
+    """A venue that fails or answers out of contract, as one error for the startup report."""
     try:
-        return response.json()
-    except ValueError:
-        raise VenueCheckError(f"GET {response.url} did not answer JSON") from None
+        yield
+    except (VenueError, WireError, RuntimeError) as exc:
+        if isinstance(exc, VenueCheckError):
+            raise
+        raise VenueCheckError(str(exc)) from None

@@ -13,7 +13,6 @@ import dataclasses
 import signal
 from datetime import UTC, datetime
 
-import httpx
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,10 +20,16 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from polytui.config import Settings
-from polytui.engine.sim_child import Endpoints, SimulatorError
-from polytui.engine.startup import check_venue, fetch_server_time, open_simulator
+from polytui.engine.sim_child import SimulatorError
+from polytui.engine.startup import (
+    check_venue,
+    connect_venue,
+    fetch_server_time,
+    open_simulator,
+)
 from polytui.keys import load_or_create_sim_key
 from polytui.ui.themes import FALLBACK_THEME, VARIABLE_DEFAULTS, load_themes, theme_dir
+from polytui.venue.endpoints import Endpoints
 
 MODE_LABEL = "SIM: simulated exchange, no real money"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -115,24 +120,27 @@ class PolytuiApp(App[None]):
     async def run_simulator(self) -> None:
         self.show(address=load_or_create_sim_key(self.settings.paths.data_dir).address)
         self.show(state="starting the simulator")
-        async with open_simulator(self.settings.sim) as sim, httpx.AsyncClient(timeout=5) as client:
+        async with (
+            open_simulator(self.settings.sim) as sim,
+            connect_venue(sim.endpoints, self.settings.venue) as venue,
+        ):
             self.show(
                 state="checking the venue",
                 endpoints=sim.endpoints,
                 sim_pid=sim.child.pid if sim.child else None,
             )
-            venue = await check_venue(client, sim.endpoints)
+            status = await check_venue(venue)
             self.show(
                 state="ready",
-                server_time=venue.server_time,
-                clock_skew_s=venue.clock_skew_s,
-                markets=venue.markets,
+                server_time=status.server_time,
+                clock_skew_s=status.clock_skew_s,
+                markets=status.markets,
             )
             while True:
                 await asyncio.sleep(self.settings.run.heartbeat_s)
                 if sim.child is not None and sim.child.returncode is not None:
                     raise SimulatorError(f"the simulator exited with code {sim.child.returncode}")
-                server_time, skew = await fetch_server_time(client, sim.endpoints)
+                server_time, skew = await fetch_server_time(venue)
                 self.show(server_time=server_time, clock_skew_s=skew)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

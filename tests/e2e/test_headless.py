@@ -222,3 +222,30 @@ def test_an_unreachable_sim_url_exits_1_with_a_diagnostic(env: dict[str, str], s
     assert "cannot reach the simulator" in stderr
     assert "Traceback" not in stderr
     assert events(records)[-2:] == ["failed", "stopped"]
+
+
+def test_capture_records_what_the_venue_answered(env: dict[str, str], spawn, tmp_path) -> None:
+    from polytui.venue.capture import Source, read_capture
+
+    path = tmp_path / "cap" / "venue.jsonl"
+    code, records, stderr = spawn(
+        "--no-ui", "--duration", "1", "--capture", str(path), env=env
+    ).finish()
+    assert code == 0, stderr
+    lines = list(read_capture(path))
+    urls = [line.url for line in lines]
+    assert all(line.source is Source.REST and line.status == 200 for line in lines)
+    assert urls[0].endswith("/ok") and urls[1].endswith("/version") and urls[2].endswith("/time")
+    gamma = [line for line in lines if "/gamma/markets" in line.url]
+    started = records[events(records).index("started")]["fields"]
+    assert sum(len(json.loads(line.payload)) for line in gamma) == started["markets"]
+
+
+def test_an_unwritable_capture_is_a_clear_startup_error(env: dict[str, str], spawn, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, records, stderr = spawn(
+        "--no-ui", "--duration", "1", "--capture", str(blocker / "venue.jsonl"), env=env
+    ).finish()
+    assert code == 1
+    assert "cannot write the capture file" in stderr

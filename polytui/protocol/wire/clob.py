@@ -219,6 +219,21 @@ class ClobMarketInfo(Wire):
     taker_base_fee: int = field(name="tbf", default=0)
 
 
+class MarketByToken(Wire):
+    """``GET /markets-by-token/<token_id>``: only ``condition_id`` is in the contract."""
+
+    condition_id: str
+    primary_token_id: str = ""
+    secondary_token_id: str = ""
+
+
+class BuilderFees(Wire):
+    """``GET /fees/builder-fees/<code>``: basis points."""
+
+    builder_maker_fee_rate_bps: int = 0
+    builder_taker_fee_rate_bps: int = 0
+
+
 class Version(Wire):
     version: int
 
