@@ -110,3 +110,12 @@ def test_venue_settings_come_from_the_file_and_are_checked(
     monkeypatch.setenv("POLYTUI_VENUE__RATE_BUDGET", "1.5")
     with pytest.raises(ConfigError, match="venue.rate_budget.*POLYTUI_VENUE__RATE_BUDGET"):
         load_settings(config)
+
+
+def test_venue_settings_reach_the_clients() -> None:
+    from polytui.engine.startup import retry_policy, ws_settings
+
+    venue = load_settings(None, {"venue": {"ws_max_assets": 7, "retry_attempts": 2}}).venue
+    assert ws_settings(venue).max_assets_per_conn == 7
+    assert ws_settings(venue).ping_interval_s == 10.0
+    assert retry_policy(venue).attempts == 2

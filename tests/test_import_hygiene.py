@@ -74,7 +74,7 @@ def test_each_layer_loads_only_what_the_dependency_rule_allows(layer: str) -> No
     loaded = modules_loaded_by("\n".join(f"import {m}" for m in modules))
     ours = {m for m in loaded if m.startswith("polytui.") and m not in ("polytui",)}
     allowed = LAYER_RULES[layer]
-    assert not {
-        m for m in ours if not m.startswith(allowed) and m != "polytui.core"
-    }, f"{layer} loads modules outside {allowed}"
+    assert not {m for m in ours if not m.startswith(allowed) and m != "polytui.core"}, (
+        f"{layer} loads modules outside {allowed}"
+    )
     assert not {m for m in loaded if m.split(".")[0] in FORBIDDEN_EVERYWHERE_BUT_UI}

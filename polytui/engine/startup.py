@@ -21,6 +21,7 @@ from polytui.venue.clients import VenueClients, open_venue
 from polytui.venue.endpoints import Endpoints
 from polytui.venue.errors import VenueError
 from polytui.venue.retry import RetryPolicy
+from polytui.venue.ws import WsSettings
 
 CLOB_VERSION = 2
 
@@ -50,6 +51,17 @@ def retry_policy(venue: VenueSettings) -> RetryPolicy:
         base_s=venue.backoff_base_s,
         cap_s=venue.backoff_cap_s,
         max_retry_after_s=venue.max_retry_after_s,
+    )
+
+
+def ws_settings(venue: VenueSettings) -> WsSettings:
+    return WsSettings(
+        ping_interval_s=venue.ws_ping_s,
+        dead_after_s=venue.ws_dead_s,
+        backoff_base_s=venue.ws_backoff_base_s,
+        backoff_cap_s=venue.ws_backoff_cap_s,
+        stable_after_s=venue.ws_stable_s,
+        max_assets_per_conn=venue.ws_max_assets,
     )
 
 

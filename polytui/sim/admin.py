@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -164,15 +165,28 @@ async def set_faults(request: web.Request) -> web.Response:
 
 @routes.post("/_sim/disconnect")
 async def disconnect(request: web.Request) -> web.Response:
-    """Cut every market-channel connection now (or only those of ``{"client": ...}``)."""
+    """Cut connections now: ``{"channel": "market"|"user"|"all"}`` (default market), optionally
+    only those of ``{"client": ...}``. Answers the ids cut, per channel."""
     body = await body_dict(request) or {}
+    channel = body.get("channel", "market")
+    if channel not in ("market", "user", "all"):
+        return error(400, "channel must be one of market, user, all")
     sim = sim_of(request)
-    cut = [
-        c.id for c in list(sim.feed.connections.values()) if body.get("client") in (None, c.client)
-    ]
-    for conn_id in cut:
-        sim.feed.cut(sim.feed.connections[conn_id], "fault_disconnect")
-    return web.json_response({"disconnected": cut})
+    client = body.get("client")
+    cut: list[int] = []
+    if channel in ("market", "all"):
+        cut = [c.id for c in list(sim.feed.connections.values()) if client in (None, c.client)]
+        for conn_id in cut:
+            sim.feed.cut(sim.feed.connections[conn_id], "fault_disconnect")
+    user_cut: list[int] = []
+    if channel in ("user", "all"):
+        conns = [c for c in sim.user_feed.connections.values() if client in (None, c.client)]
+        for conn in conns:
+            conn.closed = "fault_disconnect"
+        user_cut = [c.id for c in conns]
+        sockets = [sim._user_sockets[c.id] for c in conns if c.id in sim._user_sockets]
+        await asyncio.gather(*(ws.close(code=1001) for ws in sockets))
+    return web.json_response({"disconnected": cut, "user_disconnected": user_cut})
 
 
 @routes.get("/_sim/orders")
