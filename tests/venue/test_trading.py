@@ -216,3 +216,11 @@ async def test_concurrent_orders_share_one_pool(venue, wallet):
     acks = await asyncio.gather(*(wallet.trader.post_order(o) for o in orders))
     assert all(a.accepted for a in acks)
     assert len(await wallet.trader.open_orders()) == 10
+
+
+async def test_notifications_and_deleting_the_api_key(venue, wallet):
+    assert await wallet.trader.notifications() == ()
+    await wallet.trader.delete_api_key()
+    with pytest.raises(HttpStatusError) as info:
+        await wallet.trader.api_keys()  # the key is gone: every L2 call is refused
+    assert info.value.status == 401

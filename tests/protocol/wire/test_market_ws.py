@@ -8,6 +8,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from polytui.core.book import price_units
 from polytui.protocol.wire.errors import WireError, WireErrorKind
 from polytui.protocol.wire.market_ws import (
     BestBidAsk,
@@ -96,10 +97,10 @@ def test_book() -> None:
     assert (book.market, book.asset_id, book.timestamp) == (CONDITION, YES, 1786604072222)
     assert book.hash == "ed47eb91f3c7985fac1cb18cb7c19535eddd3c0a"
     assert [(b.price, b.size) for b in book.bids] == [
-        (Decimal("0.06"), Decimal("219685.67")),
-        (Decimal("0.07"), Decimal("182528.55")),
+        ("0.06", Decimal("219685.67")),
+        ("0.07", Decimal("182528.55")),
     ]
-    assert book.asks[-1].price == Decimal("0.08")  # best ask: the LAST element
+    assert book.asks[-1].price == "0.08"  # best ask: the LAST element
     assert book.tick_size == Decimal("0.01")
     assert str(book.last_trade_price) == "0.920"  # served digits kept (they enter the hash)
     assert (book.min_order_size, book.neg_risk) == (None, None)  # the WS book omits them
@@ -110,15 +111,10 @@ def test_price_change() -> None:
     assert isinstance(change, PriceChange)
     assert (change.market, change.timestamp) == (CONDITION, 1790658674035)
     yes, no = change.price_changes
-    assert (yes.asset_id, yes.price, yes.size, yes.side) == (YES, Decimal("0.301"), 1000, "BUY")
-    assert (yes.best_bid, yes.best_ask) == (Decimal("0.301"), Decimal("0.397"))
+    assert (yes.asset_id, yes.price, yes.size, yes.side) == (YES, "0.301", 1000, "BUY")
+    assert (yes.best_bid, yes.best_ask) == ("0.301", "0.397")
     assert yes.hash == "b7623b6417b3ae46dbe5d608a65474c9cec84ef9"
-    assert (no.asset_id, no.side, no.best_bid, no.best_ask) == (
-        NO,
-        "SELL",
-        Decimal("0.603"),
-        Decimal("0.699"),
-    )
+    assert (no.asset_id, no.side, no.best_bid, no.best_ask) == (NO, "SELL", "0.603", "0.699")
 
 
 def test_last_trade_price() -> None:
@@ -153,11 +149,7 @@ def test_tick_size_change() -> None:
 def test_best_bid_ask() -> None:
     top = one(BEST_BID_ASK)
     assert isinstance(top, BestBidAsk)
-    assert (top.best_bid, top.best_ask, top.spread) == (
-        Decimal("0.73"),
-        Decimal("0.77"),
-        Decimal("0.04"),
-    )
+    assert (top.best_bid, top.best_ask, top.spread) == ("0.73", "0.77", "0.04")
 
 
 def test_new_market() -> None:
@@ -196,14 +188,15 @@ def test_pong_has_no_events() -> None:
     assert decode_market_frame(b"PONG") == []
 
 
-def test_empty_strings_decode_to_none() -> None:
+def test_empty_values() -> None:
+    """An empty Decimal field decodes to None; top-of-book strings stay "" (empty side)."""
     frame = PRICE_CHANGE.replace('"best_bid": "0.603"', '"best_bid": ""')
     _, no = one(frame).price_changes
-    assert (no.best_bid, no.best_ask) == (None, Decimal("0.699"))
+    assert (no.best_bid, no.best_ask) == ("", "0.699")
     book = one(BOOK.replace('"last_trade_price": "0.920"', '"last_trade_price": ""'))
     assert book.last_trade_price is None
     top = one(BEST_BID_ASK.replace('"0.77"', '""').replace('"0.04"', '""'))
-    assert (top.best_bid, top.best_ask, top.spread) == (Decimal("0.73"), None, None)
+    assert (top.best_bid, top.best_ask, top.spread) == ("0.73", "", "")
 
 
 def test_an_empty_size_is_still_an_error() -> None:
@@ -219,13 +212,16 @@ def test_a_77_digit_token_id_stays_a_string() -> None:
     assert len(entry.asset_id) == 77
 
 
-def test_prices_are_exact_decimals() -> None:
+def test_prices_are_exact() -> None:
+    """Trade prices are Decimal; book and price_change prices are the exact strings served,
+    which the mirror turns into integer price units; sizes are Decimal."""
     frame = PRICE_CHANGE.replace('"price": "0.301"', '"price": "0.001"')
     entry = one(frame).price_changes[0]
-    assert isinstance(entry.price, Decimal)
-    assert entry.price == Decimal("0.001")
-    assert str(entry.price) == "0.001"
-    assert entry.price + entry.price + entry.price == Decimal("0.003")
+    assert entry.price == "0.001" and price_units(entry.price) == 10
+    assert isinstance(entry.size, Decimal)
+    level = one(BOOK).bids[0]
+    assert level.price == "0.06" and isinstance(level.size, Decimal)
+    assert isinstance(one(LAST_TRADE).price, Decimal)
 
 
 def test_events_are_frozen() -> None:
