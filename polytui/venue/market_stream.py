@@ -27,6 +27,7 @@ from polytui.protocol.wire.market_ws import decode_market_frame
 from polytui.venue.capture import CaptureWriter, Source
 from polytui.venue.ws import (
     Channel,
+    CountedStream,
     Sink,
     Sleep,
     StreamStats,
@@ -69,7 +70,7 @@ class _Shard:
         )
 
 
-class MarketStream:
+class MarketStream(CountedStream):
     """The market channel: ``start()``/``close()`` (or ``async with``), ``subscribe`` and
     ``unsubscribe`` at any time (before start, while a shard is down: the set is kept and the
     next subscribe frame carries it)."""
@@ -178,18 +179,6 @@ class MarketStream:
     @property
     def assets(self) -> frozenset[str]:
         return frozenset(self._owner)
-
-    @property
-    def frames(self) -> int:
-        return self.counters.frames
-
-    @property
-    def reconnects(self) -> int:
-        return self.counters.reconnects
-
-    @property
-    def decode_errors(self) -> int:
-        return self.counters.decode_errors
 
     def stats(self) -> dict[str, int]:
         return {

@@ -26,6 +26,7 @@ from polytui.protocol.wire.user_ws import decode_user_frame
 from polytui.venue.capture import CaptureWriter, Source
 from polytui.venue.ws import (
     Channel,
+    CountedStream,
     Sink,
     Sleep,
     StreamStats,
@@ -39,7 +40,7 @@ CONN_ID = "user-1"
 _encode = msgspec.json.Encoder().encode
 
 
-class UserStream:
+class UserStream(CountedStream):
     def __init__(
         self,
         url: str,
@@ -128,18 +129,6 @@ class UserStream:
     @property
     def connected(self) -> bool:
         return self._conn.connected
-
-    @property
-    def frames(self) -> int:
-        return self.counters.frames
-
-    @property
-    def reconnects(self) -> int:
-        return self.counters.reconnects
-
-    @property
-    def decode_errors(self) -> int:
-        return self.counters.decode_errors
 
     def stats(self) -> dict[str, int]:
         return {**self.counters.as_dict(), "connected": int(self._conn.connected)}

@@ -142,6 +142,24 @@ class StreamStats:
         }
 
 
+class CountedStream:
+    """The counters every stream shows (``counters`` is its ``StreamStats``)."""
+
+    counters: StreamStats
+
+    @property
+    def frames(self) -> int:
+        return self.counters.frames
+
+    @property
+    def reconnects(self) -> int:
+        return self.counters.reconnects
+
+    @property
+    def decode_errors(self) -> int:
+        return self.counters.decode_errors
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     """What differs between the market and the user channel."""

@@ -121,7 +121,6 @@ class Mirror:
         self._wake = asyncio.Event()
         self._fetch_wake = asyncio.Event()
         self._bursts: dict[str, _Burst] = {}
-        self._probe_cursor = 0
         self.resyncs: Counter[Reason] = Counter()
         self.counts: Counter[str] = Counter()  # frames, entries, decode_errors, shed, ...
         self.max_stall_s = 0.0  # the longest the mirror held the event loop in one go
