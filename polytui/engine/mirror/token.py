@@ -54,7 +54,7 @@ class TokenKpis:
     probe_mismatches: int = 0
     consecutive_mismatches: int = 0
     stale_snapshots: int = 0
-    scheduled_diffs: int = 0  # fresh snapshots (WS book, preventive resync) unlike the book they replaced
+    scheduled_diffs: int = 0  # fresh snapshots (WS, preventive) unlike the book they replaced
 
 
 @dataclass(slots=True)
