@@ -56,7 +56,10 @@ Recorded = list[tuple[int, bytes]]  # (simulated receive ms, raw frame)
 # ---- recording ---------------------------------------------------------------------------
 
 
-async def record(markets: int, frames: int, seed: int) -> tuple[Recorded, int]:
+Markets = dict[str, list[str]]  # condition id -> its token ids
+
+
+async def record(markets: int, frames: int, seed: int) -> tuple[Recorded, Markets]:
     from websockets.asyncio.client import connect
 
     from polytui.sim.server import Simulator
@@ -66,7 +69,10 @@ async def record(markets: int, frames: int, seed: int) -> tuple[Recorded, int]:
     out: Recorded = []
     try:
         await _advance(sim, 20_000)
-        tokens = [t for m in sim.exchange.markets.values() if not m.closed for t in m.tokens]
+        followed = {
+            m.condition_id: list(m.tokens) for m in sim.exchange.markets.values() if not m.closed
+        }
+        tokens = [t for ts in followed.values() for t in ts]
         async with connect(endpoints["ws"] + "/market", max_size=None, ping_interval=None) as ws:
             await ws.send(
                 json.dumps(
@@ -88,7 +94,7 @@ async def record(markets: int, frames: int, seed: int) -> tuple[Recorded, int]:
                     changes += b'"price_change"' in data
     finally:
         await sim.stop()
-    return out, len(tokens)
+    return out, followed
 
 
 async def _advance(sim, ms: int) -> None:
@@ -114,9 +120,11 @@ class FrameClock:
         return self.ms / 1000
 
 
-def full_path(frames: Recorded) -> tuple[float, Mirror]:
+def full_path(frames: Recorded, markets: Markets) -> tuple[float, Mirror]:
     clock = FrameClock()
     mirror = Mirror(clock=clock)
+    for market, tokens in markets.items():
+        mirror.track(market, tokens)
     process = mirror.process
     started = time.perf_counter()
     for recv_ms, raw in frames:
@@ -219,11 +227,12 @@ def rss_mb(key: str = "VmRSS") -> float:
     return float("nan")
 
 
-def rss_child(capture: str) -> None:
+def rss_child(capture: str, markets_file: str) -> None:
     baseline = rss_mb()
+    markets = json.loads(Path(markets_file).read_text())
     frames = [(line.recv_ms, line.payload.encode()) for line in read_capture(capture)]
     loaded = rss_mb()
-    _, mirror = full_path(frames)
+    _, mirror = full_path(frames, markets)
     del frames
     peak = rss_mb("VmHWM")
     live = sum(1 for t in mirror.tokens.values() if t.state is BookState.LIVE)
@@ -249,17 +258,18 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rss", metavar="CAPTURE", help=argparse.SUPPRESS)
+    parser.add_argument("--rss", nargs=2, metavar=("CAPTURE", "MARKETS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss:
-        rss_child(args.rss)
+        rss_child(*args.rss)
         return 0
 
     print(
         f"python {platform.python_version()} on {platform.machine()}, "
         f"{args.markets} markets, recording {args.frames} price_change frames ..."
     )
-    frames, tokens = asyncio.run(record(args.markets, args.frames, args.seed))
+    frames, markets = asyncio.run(record(args.markets, args.frames, args.seed))
+    tokens = sum(len(ts) for ts in markets.values())
     changes = sum(
         len(e.price_changes)
         for _, raw in frames
@@ -270,7 +280,7 @@ def main() -> int:
 
     best_full = best_bare = float("inf")
     for _ in range(args.rounds):
-        seconds, mirror = full_path(frames)
+        seconds, mirror = full_path(frames, markets)
         best_full = min(best_full, seconds)
         seconds, books = bare_path(frames)
         best_bare = min(best_bare, seconds)
@@ -285,8 +295,10 @@ def main() -> int:
         for recv_ms, raw in frames:
             capture.frame(Source.WS_MARKET, "market-1", recv_ms, raw.decode())
         capture.close()
+        markets_path = Path(tmp) / "markets.json"
+        markets_path.write_text(json.dumps(markets))
         child = subprocess.run(
-            [sys.executable, __file__, "--rss", str(path)],
+            [sys.executable, __file__, "--rss", str(path), str(markets_path)],
             capture_output=True,
             text=True,
             check=True,

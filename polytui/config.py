@@ -117,6 +117,27 @@ class VenueSettings(_Section):
     ws_max_assets: Annotated[int, Field(ge=1)] = 200  # assets per market-channel connection
 
 
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class MirrorSettings(_Section):
+    """The local order-book mirror (architecture §4). Times are milliseconds of engine time."""
+
+    inbox_limit: PositiveInt = 20_000  # frames waiting to be applied; beyond, frames are shed
+    burst_quiet_ms: PositiveInt = 50  # a burst with no follow-up for this long is complete
+    lag_bound_ms: PositiveInt = 5_000  # exchange time -> applied; beyond: LAG
+    stale_after_ms: PositiveInt = 60_000  # neither updated nor verified this long: STALE
+    prime_timeout_ms: PositiveInt = 2_000  # no WS book this long after subscribing: REST
+    snapshot_slack_ms: Annotated[int, Field(ge=0)] = 50  # a snapshot may predate a delta it holds
+    probe_interval_ms: PositiveInt = 2_000  # truth probes (REST /books) of a rotating sample
+    probe_mismatches: PositiveInt = 2  # consecutive probe disagreements before BBO_MISMATCH
+    resync_interval_ms: PositiveInt = 300_000  # preventive resync of each token, +-20 % jitter
+    books_per_request: Annotated[int, Field(gt=0, le=500)] = 20  # tokens per POST /books
+    refetch_backoff_ms: PositiveInt = 500  # after a failed or refused snapshot
+    hash_sample: Annotated[int, Field(ge=0)] = 64  # check the book hash of 1 in N price_change
+    # messages (0: never); a health signal, never a resync trigger on its own (protocol §5.4)
+
+
 class UiSettings(_Section):
     theme: str = "polytui-dark"
     kill_key: str = "ctrl+k"
@@ -137,6 +158,7 @@ class Settings(BaseSettings):
     paths: PathSettings = Field(default_factory=lambda: PathSettings.model_validate({}))
     run: RunSettings = RunSettings()
     venue: VenueSettings = VenueSettings()
+    mirror: MirrorSettings = MirrorSettings()
     ui: UiSettings = UiSettings()
 
     @classmethod

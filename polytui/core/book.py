@@ -58,6 +58,38 @@ def units_price(units: int) -> Decimal:
     return (Decimal(units) / UNIT).normalize() if units else ZERO
 
 
+def _spell(units: int, places: int | None) -> str:
+    whole, frac = divmod(units, UNIT)
+    if places is None:  # normalised: "0.37", "0.001", "1", "0"
+        return f"{whole}.{frac:04d}".rstrip("0") if frac else str(whole)
+    digits = f"{frac:04d}"
+    if any(d != "0" for d in digits[places:]):  # more precise than the style: say it exactly
+        return _spell(units, None)
+    return f"{whole}.{digits[:places]}" if places else str(whole)
+
+
+_NORMAL = [_spell(u, None) for u in range(UNIT + 1)]
+
+
+def price_text(units: int, places: int | None = None) -> str:
+    """The decimal string of a price: normalised (``None``: ``"0.4"``), or with ``places``
+    decimals (``2``: ``"0.40"``) as a venue that pads to its tick spells it."""
+    if places is None and 0 <= units <= UNIT:
+        return _NORMAL[units]
+    return _spell(units, places)
+
+
+def spelling_places(texts: Iterable[str]) -> int | None:
+    """How a venue spells prices, from some it sent: the decimals it pads to, or ``None`` when
+    it drops trailing zeros (no text ending in ``0`` after the point)."""
+    places = None
+    for text in texts:
+        point = text.find(".")
+        if point >= 0 and text.endswith("0"):
+            places = max(places or 0, len(text) - point - 1)
+    return places
+
+
 def tick_units(tick: Decimal | str) -> int:
     """A tick size as units; raises ValueError for a tick that is not a whole number of units."""
     units = price_units(str(tick))
@@ -170,7 +202,10 @@ class Book:
     ) -> Book:
         """A book holding these levels (any order; size 0 skipped); raises BadLevel."""
         book = cls(tick)
-        for side, levels in ((book.bids, bids), (book.asks, asks)):
+        best = [0, book.slots]  # the best index of each side, from the levels themselves:
+        # scanning the grid for it would cost up to 10,000 / tick steps per snapshot
+        for s, (sizes, levels) in enumerate(((book.bids, bids), (book.asks, asks))):
+            top = best[s]
             for units, size in levels:
                 if units <= 0 or units >= UNIT or units % tick:
                     raise BadLevel(
@@ -179,16 +214,14 @@ class Book:
                 if not size.is_finite():
                     raise BadLevel(f"size {size} at {units_price(units)}")
                 if size > ZERO:
-                    side[units // tick] = size
+                    i = units // tick
+                    sizes[i] = size
+                    if (i > top) if s == 0 else (i < top):
+                        top = i
                 elif size < ZERO:
                     raise BadLevel(f"negative size {size} at {units_price(units)}")
-        bid = book.slots - 1
-        while bid > 0 and book.bids[bid] is None:
-            bid -= 1
-        ask = 1
-        while ask < book.slots and book.asks[ask] is None:
-            ask += 1
-        book.best_bid_i, book.best_ask_i = bid, ask
+            best[s] = top
+        book.best_bid_i, book.best_ask_i = best
         return book
 
     # ---- reads -----------------------------------------------------------------------------

@@ -558,3 +558,14 @@ def test_equality() -> None:
     assert a.__eq__(object()) is NotImplemented
     with pytest.raises(TypeError):
         hash(a)
+
+
+def test_prices_are_spelled_as_the_venue_spells_them():
+    from polytui.core.book import price_text, spelling_places
+
+    assert [price_text(u) for u in (0, 5, 3700, 10_000)] == ["0", "0.0005", "0.37", "1"]
+    assert price_text(4000, 2) == "0.40" and price_text(4010, 2) == "0.401"
+    assert price_text(4000, 3) == "0.400"
+    assert spelling_places(["0.40", "0.47"]) == 2
+    assert spelling_places(["0.4", "0.47", "1"]) is None
+    assert spelling_places([]) is None

@@ -29,7 +29,6 @@ a token neither updated nor verified for ``stale_after_ms`` is STALE.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -39,8 +38,18 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from polytui.core.book import _UNITS, UNIT, BadLevel, Side, price_units, tick_units
+from polytui.config import MirrorSettings
+from polytui.core.book import (
+    _UNITS,
+    UNIT,
+    BadLevel,
+    Side,
+    price_units,
+    spelling_places,
+    tick_units,
+)
 from polytui.core.clock import Clock, SystemClock
+from polytui.core.histogram import Histogram
 from polytui.engine.mirror.state import BookState, BookStateChanged, Reason
 from polytui.engine.mirror.token import Levels, Snapshot, TokenMirror
 from polytui.protocol.wire import market_ws as mw
@@ -53,22 +62,9 @@ log = logging.getLogger("polytui.engine.mirror")
 FetchBooks = Callable[[list[str]], Awaitable[Sequence[BookSummary]]]
 BATCH = 256  # inbox items applied between two yields to the event loop
 BID, ASK = Side.BID, Side.ASK
+SIDES = {"BUY": BID, "SELL": ASK}
+LIVE = BookState.LIVE
 NEVER = math.inf
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorSettings:
-    inbox_limit: int = 20_000  # frames waiting to be applied; beyond, frames are shed
-    burst_quiet_ms: int = 50  # a burst with no follow-up for this long is complete
-    lag_bound_ms: int = 5_000  # exchange time -> applied, beyond: LAG
-    stale_after_ms: int = 60_000  # neither updated nor verified for this long: STALE
-    prime_timeout_ms: int = 2_000  # no WS book this long after (re)subscribing: fetch REST
-    snapshot_slack_ms: int = 50  # a snapshot may be stamped this much before a delta it holds
-    probe_interval_ms: int = 2_000
-    probe_mismatches: int = 2  # consecutive probe disagreements before BBO_MISMATCH
-    resync_interval_ms: int = 300_000  # preventive resync of each token, +-20 % jitter
-    books_per_request: int = 20  # tokens per POST /books
-    refetch_backoff_ms: int = 500  # after a failed or refused snapshot
 
 
 @dataclass(slots=True)
@@ -76,7 +72,7 @@ class _Burst:
     market: str
     timestamp: int
     deadline: float  # monotonic seconds
-    tops: dict[str, tuple[str, str]] = field(default_factory=dict)  # asset -> best bid/ask
+    tops: dict[str, mw.PriceChangeEntry] = field(default_factory=dict)  # asset -> last entry
 
 
 def levels(side: Sequence[Level | mw.BookLevel]) -> Levels:
@@ -110,11 +106,14 @@ class Mirror:
         rng: random.Random | None = None,
         on_change: Callable[[BookStateChanged], None] | None = None,
     ) -> None:
-        self.settings = settings or MirrorSettings()
+        self.settings = s = settings or MirrorSettings()
         self._fetch_books = fetch_books
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._on_change = on_change
+        self._quiet_s = s.burst_quiet_ms / 1000
+        self._lag_bound_ms = s.lag_bound_ms
+        self._hash_sample = s.hash_sample
         self.tokens: dict[str, TokenMirror] = {}
         self.markets: dict[str, list[str]] = {}
         self._inbox: deque[Frame | ConnectionChange] = deque()
@@ -122,44 +121,60 @@ class Mirror:
         self._fetch_wake = asyncio.Event()
         self._bursts: dict[str, _Burst] = {}
         self.resyncs: Counter[Reason] = Counter()
-        self.counts: Counter[str] = Counter()  # frames, entries, decode_errors, shed, ...
+        self.counts: Counter[str] = Counter()  # decode_errors, shed, probes, untracked, ...
+        self.apply_lag = Histogram()  # exchange timestamp -> applied, ms, per price_change
+        self.recv_lag = Histogram()  # received -> applied, ms, per price_change
         self.max_stall_s = 0.0  # the longest the mirror held the event loop in one go
         self.frames = 0
         self.entries = 0  # price_change entries (level changes) seen
+        self._messages = 0  # price_change messages seen (for the hash sample)
 
     # ---- tokens ------------------------------------------------------------------------------
 
-    def track(self, market: str, asset_ids: Iterable[str]) -> None:
-        """Mirror these tokens of ``market`` (before subscribing them)."""
+    def track(
+        self,
+        market: str,
+        asset_ids: Iterable[str],
+        *,
+        min_order_size: str | None = None,
+        neg_risk: bool | None = None,
+    ) -> None:
+        """Mirror these tokens of ``market`` (before subscribing them). Frames about tokens
+        that are not tracked are ignored: a delta never creates a book. The market's minimum
+        order size and neg-risk flag, when known, let the book hash be checked before a REST
+        book has told them."""
         now = self._clock.now_ms()
         for asset in asset_ids:
-            tok = self._token(asset, market)
-            tok.fetch_after = now + self.settings.prime_timeout_ms
+            tok = self.tokens.get(asset)
+            if tok is None:
+                tok = self.tokens[asset] = TokenMirror(asset, market, since_ms=now)
+                tok.next_resync_ms = now + self._resync_jitter()
+                tok.fetch_after = now + self.settings.prime_timeout_ms
+            if min_order_size is not None:
+                tok.meta.min_order_size = min_order_size
+            if neg_risk is not None:
+                tok.meta.neg_risk = neg_risk
+            assets = self.markets.setdefault(market, [])
+            if asset not in assets:
+                assets.append(asset)
 
     def untrack(self, asset_ids: Iterable[str]) -> None:
+        """Stop mirroring these tokens and drop their books (after unsubscribing them)."""
         for asset in asset_ids:
             tok = self.tokens.pop(asset, None)
-            if tok is not None and tok.market in self.markets:
-                self.markets[tok.market] = [a for a in self.markets[tok.market] if a != asset]
-
-    def _token(self, asset: str, market: str = "") -> TokenMirror:
-        tok = self.tokens.get(asset)
-        if tok is None:
-            tok = self.tokens[asset] = TokenMirror(asset, market, since_ms=self._clock.now_ms())
-            tok.fetch_after = NEVER
-            tok.next_resync_ms = self._clock.now_ms() + self._resync_jitter()
-        if market and not tok.market:
-            tok.market = market
-        if tok.market:
-            self.markets.setdefault(tok.market, [])
-            if asset not in self.markets[tok.market]:
-                self.markets[tok.market].append(asset)
-        return tok
+            if tok is None:
+                continue
+            assets = self.markets.get(tok.market)
+            if assets is not None:
+                assets[:] = [a for a in assets if a != asset]
+                if not assets:
+                    del self.markets[tok.market]
+                    self._bursts.pop(tok.market, None)
 
     def live_book(self, asset: str):
         """The token's book while it is LIVE, else ``None``: never trade on anything else."""
         tok = self.tokens.get(asset)
-        return tok.book if tok is not None and tok.state is BookState.LIVE else None
+        return tok.book if tok is not None and tok.state is LIVE else None
 
     def state(self, asset: str) -> BookState | None:
         tok = self.tokens.get(asset)
@@ -181,7 +196,7 @@ class Mirror:
 
     def process(self, item: Frame | ConnectionChange) -> None:
         """Apply one frame or connection change (synchronous: replays and benchmarks call it)."""
-        if isinstance(item, ConnectionChange):
+        if type(item) is ConnectionChange:
             self._connection(item)
             return
         self.frames += 1
@@ -190,7 +205,7 @@ class Mirror:
         for event in item.events:
             kind = type(event)
             if kind is mw.PriceChange:
-                self._price_change(event, item.recv_ms, item.conn)
+                self._price_change(event, item.recv_ms)
             elif kind is mw.Book:
                 self._ws_book(event, item.conn)
             elif kind is mw.TickSizeChange:
@@ -200,37 +215,38 @@ class Mirror:
                 burst = self._bursts.pop(market, None) if market else None
                 if burst is not None:
                     self._complete(burst)
+                if kind is mw.LastTradePrice:
+                    tok = self.tokens.get(event.asset_id)
+                    if tok is not None:
+                        tok.meta.last_trade = str(event.price)
 
-    def _price_change(self, ev: mw.PriceChange, recv_ms: int, conn: str) -> None:
+    def _price_change(self, ev: mw.PriceChange, recv_ms: int) -> None:
         ts, market = ev.timestamp, ev.market
-        burst = self._bursts.get(market)
-        if burst is not None and burst.timestamp != ts:
-            del self._bursts[market]
-            self._complete(burst)
-            burst = None
-        clock = self._clock
-        if burst is None:
-            deadline = clock.monotonic() + self.settings.burst_quiet_ms / 1000
-            burst = self._bursts[market] = _Burst(market, ts, deadline)
+        bursts = self._bursts
+        burst = bursts.get(market)
+        if burst is None or burst.timestamp != ts:
+            if burst is not None:
+                self._complete(burst)
+            burst = bursts[market] = _Burst(market, ts, self._clock.monotonic() + self._quiet_s)
         tops = burst.tops
-        tokens, units_of = self.tokens, _UNITS
-        now_ms = clock.now_ms()
-        late = now_ms - ts > self.settings.lag_bound_ms
+        tokens, units_of, sides = self.tokens, _UNITS, SIDES
+        now_ms = self._clock.now_ms()
+        applied = 0
         for e in ev.price_changes:
             tok = tokens.get(e.asset_id)
             if tok is None:
-                tok = self._token(e.asset_id, market)
-            tok.conn = conn
+                self.counts["untracked"] += 1
+                continue
             if ts > tok.seen_ms:
                 tok.seen_ms = ts
             units = units_of.get(e.price)
             if units is None:
                 units = price_units(e.price)
-            side = BID if e.side == "BUY" else ASK if e.side == "SELL" else None
+            side = sides.get(e.side)
             if units is None or side is None:
                 self._suspect(tok, Reason.INVARIANT_FAIL, f"bad entry {e.side} {e.price!r}")
                 continue
-            if tok.state is not BookState.LIVE:
+            if tok.state is not LIVE:
                 tok.buffer_delta((ts, side, units, e.size))
                 continue
             try:
@@ -242,28 +258,63 @@ class Mirror:
                 tok.shadow.append((ts, side, units, e.size))
             k = tok.kpis
             k.deltas += 1
-            k.last_update_ms = now_ms
-            k.last_exchange_ms = ts
-            k.apply_lag_ms = now_ms - ts
-            k.recv_lag_ms = now_ms - recv_ms
-            tops[e.asset_id] = (e.best_bid, e.best_ask)
-            if late:
-                self._suspect(tok, Reason.LAG, f"applied {now_ms - ts} ms after the venue")
+            k.last_delta_ms = now_ms
+            k.delta_exchange_ms = k.last_exchange_ms = ts
+            k.last_recv_ms = recv_ms
+            tops[e.asset_id] = e
+            applied += 1
         self.entries += len(ev.price_changes)
+        if applied:
+            self._applied(ev, now_ms, recv_ms)
+
+    def _applied(self, ev: mw.PriceChange, now_ms: int, recv_ms: int) -> None:
+        """Per message, once some of it was applied: the lags, LAG, the hash sample."""
+        lag = now_ms - ev.timestamp
+        self.apply_lag.add(lag)
+        self.recv_lag.add(now_ms - recv_ms)
+        if lag > self._lag_bound_ms:
+            for e in ev.price_changes:
+                tok = self.tokens.get(e.asset_id)
+                if tok is not None and tok.state is LIVE:
+                    self._suspect(tok, Reason.LAG, f"applied {lag} ms after the venue")
+        self._messages += 1
+        if self._hash_sample and self._messages % self._hash_sample == 0:
+            self._check_hashes(ev)
+
+    def _check_hashes(self, ev: mw.PriceChange) -> None:
+        """Book-hash agreement, a sampled health signal (protocol §5.4 item 2): the hash of
+        each token's book now against the one its last entry in ``ev`` carries. Counted,
+        never acted on alone: the venue's hash covers a last trade price reported later."""
+        last: dict[str, str] = {e.asset_id: e.hash for e in ev.price_changes}
+        for asset, expected in last.items():
+            tok = self.tokens.get(asset)
+            if tok is None or tok.state is not LIVE:
+                continue
+            mine = tok.book_hash(ev.timestamp)
+            if mine is None:
+                continue
+            tok.kpis.hash_checks += 1
+            self.counts["hash_checks"] += 1
+            if mine == expected:
+                tok.kpis.hash_agreements += 1
+                self.counts["hash_agreements"] += 1
 
     def _complete(self, burst: _Burst) -> None:
         """Layer 1 on a complete burst: not crossed, top of book as the venue says (an empty
-        side is ``""``, or ``"0"``/``"1"``: both mean no bid / no ask)."""
+        side is ``""``, or ``"0"``/``"1"``: both mean no bid / no ask), and the two tokens of
+        the market mirror each other at the top (a bid at p on one is an ask at 1 - p on the
+        other, protocol §5.4 item 3)."""
         tokens, units_of = self.tokens, _UNITS
-        for asset, (best_bid, best_ask) in burst.tops.items():
+        for asset, entry in burst.tops.items():
             tok = tokens.get(asset)
-            if tok is None or tok.state is not BookState.LIVE:
+            if tok is None or tok.state is not LIVE:
                 continue
             book = tok.book
             bid_i, ask_i, tick = book.best_bid_i, book.best_ask_i, book.tick
             if bid_i and ask_i < book.slots and bid_i >= ask_i:
                 self._suspect(tok, Reason.INVARIANT_FAIL, "crossed after a burst")
                 continue
+            best_bid, best_ask = entry.best_bid, entry.best_ask
             want_bid = units_of.get(best_bid) if best_bid else 0
             want_ask = units_of.get(best_ask) if best_ask else UNIT
             if want_bid is None:
@@ -276,6 +327,22 @@ class Mirror:
                     Reason.INVARIANT_FAIL,
                     f"top {bid_i * tick}/{ask_i * tick} != venue {best_bid!r}/{best_ask!r}",
                 )
+        pair = self.markets.get(burst.market)
+        if pair is not None and len(pair) == 2:
+            self._check_pair(tokens.get(pair[0]), tokens.get(pair[1]))
+
+    def _check_pair(self, yes: TokenMirror | None, no: TokenMirror | None) -> None:
+        if yes is None or no is None or yes.state is not LIVE or no.state is not LIVE:
+            return
+        a, b = yes.book, no.book
+        if a.tick != b.tick:  # type: ignore[union-attr]
+            return  # a tick change is reaching the two tokens one after the other
+        a_bid, a_ask = a.best_bid_i * a.tick, a.best_ask_i * a.tick  # type: ignore[union-attr]
+        b_bid, b_ask = b.best_bid_i * b.tick, b.best_ask_i * b.tick  # type: ignore[union-attr]
+        if a_bid + b_ask != UNIT or a_ask + b_bid != UNIT:
+            detail = f"tokens disagree: {a_bid}/{a_ask} vs mirrored {UNIT - b_ask}/{UNIT - b_bid}"
+            self._suspect(yes, Reason.INVARIANT_FAIL, detail)
+            self._suspect(no, Reason.INVARIANT_FAIL, detail)
 
     def complete_bursts(self, force: bool = False) -> None:
         """Complete the bursts whose quiet time is over (all of them with ``force``)."""
@@ -291,28 +358,43 @@ class Mirror:
         burst = self._bursts.pop(ev.market, None)
         if burst is not None:
             self._complete(burst)
-        tok = self._token(ev.asset_id, ev.market)
+        tok = self.tokens.get(ev.asset_id)
+        if tok is None:
+            self.counts["untracked"] += 1
+            return
         tok.conn = conn
+        if ev.last_trade_price is not None:
+            tok.meta.last_trade = str(ev.last_trade_price)
+        if ev.min_order_size is not None:
+            tok.meta.min_order_size = str(ev.min_order_size)
+        if ev.neg_risk is not None:
+            tok.meta.neg_risk = ev.neg_risk
         try:
             snap = snapshot_of(ev, tok.tick, "ws")
         except (BadLevel, ValueError) as exc:
             self._suspect(tok, Reason.INVARIANT_FAIL, f"bad WS book: {exc}")
             return
+        if tok.meta.places is None and not tok.meta.spelled:
+            self._learn_spelling(tok, ev)
         self._snapshot(tok, snap)
 
     def _tick_change(self, ev: mw.TickSizeChange) -> None:
         burst = self._bursts.pop(ev.market, None)
         if burst is not None:
             self._complete(burst)
-        tok = self._token(ev.asset_id, ev.market)
+        tok = self.tokens.get(ev.asset_id)
+        if tok is None:
+            self.counts["untracked"] += 1
+            return
         try:
             tok.tick = tick_units(ev.new_tick_size)
         except ValueError:
             tok.tick = None
+        if tok.state is LIVE:
+            self._count_resync(tok, Reason.TICK_CHANGE)
         tok.book = None
         tok.invalidate()
         self._set(tok, BookState.RESYNCING, Reason.TICK_CHANGE, f"tick {ev.new_tick_size}")
-        self.resyncs[Reason.TICK_CHANGE] += 1
         tok.fetch_after = self._clock.now_ms()
         self._fetch_wake.set()
 
@@ -323,8 +405,8 @@ class Mirror:
             if tok.asset_id not in carried and tok.conn != change.conn:
                 continue
             if change.state is ConnState.DISCONNECTED:
-                if tok.state is BookState.LIVE:
-                    self.resyncs[Reason.RECONNECT] += 1
+                if tok.state is LIVE:
+                    self._count_resync(tok, Reason.RECONNECT)
                 if tok.state is not BookState.UNPRIMED:
                     tok.book = None
                     tok.invalidate()
@@ -332,8 +414,9 @@ class Mirror:
                 tok.fetch_after = NEVER  # the reconnect's book dump re-primes it
             else:
                 tok.conn = change.conn
-                if tok.state is not BookState.LIVE:
+                if tok.state is not LIVE:
                     tok.fetch_after = now + self.settings.prime_timeout_ms
+        self._fetch_wake.set()
 
     def _undecoded(self, frame: Frame) -> None:
         self.counts["decode_errors"] += 1
@@ -347,6 +430,12 @@ class Mirror:
 
     # ---- snapshots ---------------------------------------------------------------------------
 
+    def _learn_spelling(self, tok: TokenMirror, book: mw.Book | BookSummary) -> None:
+        texts = [str(lv.price) for lv in book.bids] + [str(lv.price) for lv in book.asks]
+        if texts:
+            tok.meta.places = spelling_places(texts)
+            tok.meta.spelled = True
+
     def _snapshot(self, tok: TokenMirror, snap: Snapshot) -> None:
         """A WS or REST book for ``tok``: install it, swap it in, or refuse it."""
         now = self._clock.now_ms()
@@ -356,7 +445,7 @@ class Mirror:
             tok.shadow = None
             tok.fetch_after = now + self.settings.refetch_backoff_ms
             return
-        if tok.state is BookState.LIVE:
+        if tok.state is LIVE:
             if not rest:  # the venue's own view, in stream order: take it as is
                 self._replace(tok, snap, [])
             elif tok.shadow is not None:  # a preventive resync
@@ -377,10 +466,11 @@ class Mirror:
         tok.tick = snap.tick
         tok.invalidate()
         tok.fetch_after = NEVER
-        tok.kpis.last_verified_ms = tok.kpis.last_update_ms = now
-        tok.kpis.last_exchange_ms = max(tok.kpis.last_exchange_ms, snap.timestamp)
-        tok.kpis.consecutive_mismatches = 0
-        self._set(tok, BookState.LIVE, tok.reason, f"{snap.source} snapshot")
+        k = tok.kpis
+        k.last_verified_ms = k.last_snapshot_ms = now
+        k.last_exchange_ms = max(k.last_exchange_ms, snap.timestamp)
+        k.consecutive_mismatches = 0
+        self._set(tok, LIVE, tok.reason, f"{snap.source} snapshot")
 
     def _replace(self, tok: TokenMirror, snap: Snapshot, deltas: list) -> None:
         try:
@@ -392,14 +482,16 @@ class Mirror:
             tok.kpis.scheduled_diffs += 1
             self.counts["snapshot_diffs"] += 1
         tok.book, tok.tick = book, snap.tick
-        now = self._clock.now_ms()
-        tok.kpis.last_verified_ms = tok.kpis.last_update_ms = now
+        k = tok.kpis
+        k.last_verified_ms = k.last_snapshot_ms = self._clock.now_ms()
+        k.last_exchange_ms = max(k.last_exchange_ms, snap.timestamp)
 
     def rest_books(self, books: Iterable[BookSummary]) -> None:
         for summary in books:
             tok = self.tokens.get(summary.asset_id)
             if tok is None:
                 continue
+            self._learn_meta(tok, summary)
             try:
                 snap = snapshot_of(summary, tok.tick, "rest")
             except (BadLevel, ValueError) as exc:
@@ -408,13 +500,23 @@ class Mirror:
                 continue
             self._snapshot(tok, snap)
 
+    def _learn_meta(self, tok: TokenMirror, summary: BookSummary) -> None:
+        meta = tok.meta
+        meta.min_order_size = str(summary.min_order_size)
+        meta.neg_risk = summary.neg_risk
+        self._learn_spelling(tok, summary)
+
     # ---- state -------------------------------------------------------------------------------
+
+    def _count_resync(self, tok: TokenMirror, reason: Reason) -> None:
+        self.resyncs[reason] += 1
+        tok.kpis.resyncs[reason] += 1
 
     def _suspect(self, tok: TokenMirror, reason: Reason, detail: str) -> None:
         if tok.state in (BookState.SUSPECT, BookState.RESYNCING):
             return
-        if tok.state is BookState.LIVE:
-            self.resyncs[reason] += 1
+        if tok.state is LIVE:
+            self._count_resync(tok, reason)
         tok.invalidate()
         tok.fetch_after = self._clock.now_ms()
         self._set(tok, BookState.SUSPECT, reason, detail)
@@ -426,7 +528,7 @@ class Mirror:
         now = self._clock.now_ms()
         tok.since_ms = now
         if old is not state:
-            if state is not BookState.LIVE:
+            if state is not LIVE:
                 log.info("%s: %s -> %s (%s: %s)", tok.asset_id[:12], old, state, reason, detail)
             if self._on_change is not None:
                 self._on_change(BookStateChanged(tok.asset_id, old, state, reason, detail, now))
@@ -450,17 +552,14 @@ class Mirror:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _apply_loop(self) -> None:
-        inbox = self._inbox
-        quiet = self.settings.burst_quiet_ms / 1000
+        inbox, clock = self._inbox, self._clock
         while True:
             if not inbox:
                 self._wake.clear()
-                timeout = quiet if self._bursts else None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                await clock.wait(self._wake, self._quiet_s if self._bursts else None)
                 self.complete_bursts()
                 continue
-            started = time.perf_counter()
+            started = time.perf_counter()  # a stall is wall time, whatever the clock
             for _ in range(min(BATCH, len(inbox))):
                 item = inbox.popleft()
                 try:
@@ -482,12 +581,11 @@ class Mirror:
             due = [
                 t
                 for t in self.tokens.values()
-                if t.state is not BookState.LIVE and not t.fetching and t.fetch_after <= now
+                if t.state is not LIVE and not t.fetching and t.fetch_after <= now
             ][: self.settings.books_per_request]
             if not due:
                 self._fetch_wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._fetch_wake.wait(), 0.1)
+                await self._clock.wait(self._fetch_wake, 0.1)
                 continue
             for tok in due:
                 if tok.state is BookState.SUSPECT:
@@ -502,6 +600,7 @@ class Mirror:
             books = await self._fetch_books([t.asset_id for t in toks])  # type: ignore[misc]
         except Exception as exc:  # venue trouble: the tokens stay out of LIVE and are retried
             log.warning("mirror: fetching %d books failed: %s", len(toks), exc)
+            self.counts["fetch_errors"] += 1
             later = self._clock.now_ms() + self.settings.refetch_backoff_ms
             for tok in toks:
                 tok.fetch_after = later
@@ -513,7 +612,7 @@ class Mirror:
 
     async def _maintain_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.probe_interval_ms / 1000)
+            await self._clock.sleep(self.settings.probe_interval_ms / 1000)
             self._check_stale()
             await self._probe()
             await self._scheduled()
@@ -521,14 +620,15 @@ class Mirror:
     def _check_stale(self) -> None:
         now = self._clock.now_ms()
         for tok in self.tokens.values():
-            if tok.state is BookState.LIVE:
+            if tok.state is LIVE:
                 fresh = max(tok.kpis.last_update_ms, tok.kpis.last_verified_ms)
                 if now - fresh > self.settings.stale_after_ms:
                     self._suspect(tok, Reason.STALE, f"nothing for {now - fresh} ms")
 
     async def _probe(self) -> None:
-        """Layer 2: compare the top of book of the least recently verified LIVE tokens."""
-        live = [t for t in self.tokens.values() if t.state is BookState.LIVE]
+        """Layer 2: compare the least recently verified LIVE tokens with REST, so every
+        token, quiet ones included, is verified well within ``stale_after_ms``."""
+        live = [t for t in self.tokens.values() if t.state is LIVE]
         if not live:
             return
         s = self.settings
@@ -541,6 +641,7 @@ class Mirror:
                 books = await self._fetch_books([t.asset_id for t in chunk])  # type: ignore[misc]
             except Exception as exc:
                 log.warning("mirror: probe failed: %s", exc)
+                self.counts["probe_errors"] += 1
                 return
             self._judge(books)
 
@@ -550,8 +651,9 @@ class Mirror:
         now = self._clock.now_ms()
         for summary in books:
             tok = self.tokens.get(summary.asset_id)
-            if tok is None or tok.state is not BookState.LIVE or tok.book is None:
+            if tok is None or tok.state is not LIVE or tok.book is None:
                 continue
+            self._learn_meta(tok, summary)
             if summary.timestamp < tok.kpis.last_exchange_ms:
                 continue  # the local book is newer than the probe: nothing to conclude
             try:
@@ -582,14 +684,14 @@ class Mirror:
         due = [
             t
             for t in self.tokens.values()
-            if t.state is BookState.LIVE and t.next_resync_ms <= now and t.shadow is None
+            if t.state is LIVE and t.next_resync_ms <= now and t.shadow is None
         ][: self.settings.books_per_request]
         if not due:
             return
         for tok in due:
             tok.shadow, tok.asked_seen_ms = [], tok.seen_ms
             tok.next_resync_ms = now + self._resync_jitter()
-            self.resyncs[Reason.SCHEDULED] += 1
+            self._count_resync(tok, Reason.SCHEDULED)
         try:
             books = await self._fetch_books([t.asset_id for t in due])  # type: ignore[misc]
         except Exception as exc:
@@ -601,11 +703,38 @@ class Mirror:
 
     # ---- figures -----------------------------------------------------------------------------
 
+    def token_kpis(self, asset: str) -> dict | None:
+        """One token's state and health figures (ms of the engine clock)."""
+        tok = self.tokens.get(asset)
+        if tok is None:
+            return None
+        k, now = tok.kpis, self._clock.now_ms()
+        return {
+            "asset_id": asset,
+            "market": tok.market,
+            "state": tok.state.value,
+            "reason": tok.reason.value,
+            "detail": tok.detail,
+            "since_ms": tok.since_ms,
+            "last_update_ms": k.last_update_ms,
+            "last_verified_ms": k.last_verified_ms,
+            "staleness_ms": now - k.last_update_ms if k.last_update_ms else None,
+            "apply_lag_ms": k.apply_lag_ms,
+            "recv_lag_ms": k.recv_lag_ms,
+            "deltas": k.deltas,
+            "probes": k.probes,
+            "probe_mismatch_rate": k.probe_mismatches / k.probes if k.probes else 0.0,
+            "hash_checks": k.hash_checks,
+            "hash_agreement_rate": k.hash_agreements / k.hash_checks if k.hash_checks else None,
+            "stale_snapshots": k.stale_snapshots,
+            "resyncs": {r.value: n for r, n in k.resyncs.items()},
+        }
+
     def stats(self) -> dict:
         states = Counter(t.state.value for t in self.tokens.values())
         now = self._clock.now_ms()
         staleness = [now - t.kpis.last_update_ms for t in self.tokens.values() if t.live]
-        probes = self.counts["probes"]
+        probes, checks = self.counts["probes"], self.counts["hash_checks"]
         return {
             "tokens": len(self.tokens),
             "states": dict(states),
@@ -613,12 +742,18 @@ class Mirror:
             "frames": self.frames,
             "entries": self.entries,
             "decode_errors": self.counts["decode_errors"],
+            "untracked": self.counts["untracked"],
             "shed": self.counts["shed"],
             "inbox": len(self._inbox),
             "probes": probes,
             "probe_mismatch_rate": self.counts["probe_mismatches"] / probes if probes else 0.0,
+            "hash_checks": checks,
+            "hash_agreement_rate": self.counts["hash_agreements"] / checks if checks else None,
             "snapshot_diffs": self.counts["snapshot_diffs"],
+            "fetch_errors": self.counts["fetch_errors"] + self.counts["probe_errors"],
             "max_staleness_ms": max(staleness, default=0),
+            "apply_lag_ms": self.apply_lag.as_dict(),
+            "recv_lag_ms": self.recv_lag.as_dict(),
             "max_stall_ms": round(self.max_stall_s * 1000, 3),
         }
 

@@ -21,11 +21,13 @@ the book in one step, and a difference from the book it replaces is counted.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from polytui.core.book import Book, Side
+from polytui.core.book import Book, Side, price_text
 from polytui.engine.mirror.state import BookState, Reason
+from polytui.protocol.book_hash import book_hash
 
 BUFFER_LIMIT = 20_000  # deltas kept while waiting for a snapshot; beyond: start over
 
@@ -44,17 +46,56 @@ class Snapshot:
 
 @dataclass(slots=True)
 class TokenKpis:
-    last_update_ms: int = 0  # local time the book last changed
-    last_verified_ms: int = 0  # local time a snapshot or probe last agreed with it
-    last_exchange_ms: int = 0  # exchange time of the last delta applied
-    apply_lag_ms: int = 0  # exchange timestamp -> applied, last delta
-    recv_lag_ms: int = 0  # received -> applied, last delta
+    """Health figures of one token. Times are the engine clock's epoch ms unless named
+    ``exchange``; lags are derived from the last delta so the hot path stores only times."""
+
+    last_delta_ms: int = 0  # when the last delta was applied
+    last_snapshot_ms: int = 0  # when the last snapshot was installed or swapped in
+    last_verified_ms: int = 0  # when a snapshot or probe last agreed with the book
+    last_exchange_ms: int = 0  # exchange time of the newest delta or snapshot applied
+    last_recv_ms: int = 0  # receive time of the frame of the last delta
+    delta_exchange_ms: int = 0  # exchange time of the last delta
     deltas: int = 0
     probes: int = 0
     probe_mismatches: int = 0
     consecutive_mismatches: int = 0
     stale_snapshots: int = 0
     scheduled_diffs: int = 0  # fresh snapshots (WS, preventive) unlike the book they replaced
+    hash_checks: int = 0
+    hash_agreements: int = 0
+    resyncs: Counter[Reason] = field(default_factory=Counter)
+
+    @property
+    def last_update_ms(self) -> int:
+        """When the book last changed (a delta or a snapshot)."""
+        return max(self.last_delta_ms, self.last_snapshot_ms)
+
+    @property
+    def apply_lag_ms(self) -> int:
+        """Exchange timestamp -> applied, for the last delta."""
+        return self.last_delta_ms - self.delta_exchange_ms if self.deltas else 0
+
+    @property
+    def recv_lag_ms(self) -> int:
+        """Received -> applied, for the last delta."""
+        return self.last_delta_ms - self.last_recv_ms if self.deltas else 0
+
+
+@dataclass(slots=True)
+class Meta:
+    """What the book hash covers beyond the levels (protocol §2.14): the market's minimum size
+    and neg-risk flag (REST books carry them, WS books do not), the last trade price, and how
+    the venue spells prices (``None``: normalised; else padded to that many decimals)."""
+
+    min_order_size: str | None = None
+    neg_risk: bool | None = None
+    last_trade: str = ""
+    places: int | None = None
+    spelled: bool = False  # places learnt from a book the venue sent
+
+    @property
+    def complete(self) -> bool:
+        return self.min_order_size is not None and self.neg_risk is not None
 
 
 @dataclass(slots=True)
@@ -75,6 +116,7 @@ class TokenMirror:
     fetching: bool = False
     fetch_after: float = math.inf  # local ms from which a REST snapshot is wanted
     next_resync_ms: int = 0
+    meta: Meta = field(default_factory=Meta)
     kpis: TokenKpis = field(default_factory=TokenKpis)
 
     @property
@@ -104,3 +146,26 @@ class TokenMirror:
             if ts >= snap.timestamp:
                 book.set(side, units, size)
         return book
+
+    def book_hash(self, timestamp: int) -> str | None:
+        """The venue's hash of this book as of ``timestamp``, or ``None`` while the book or
+        the market facts the hash covers are unknown."""
+        book, meta = self.book, self.meta
+        if book is None or not meta.complete:
+            return None
+        places = meta.places
+        bids = [(price_text(lv.units, places), str(lv.size)) for lv in book.levels(Side.BID)]
+        asks = [(price_text(lv.units, places), str(lv.size)) for lv in book.levels(Side.ASK)]
+        bids.reverse()  # the venue lists bids ascending and asks descending: best last
+        asks.reverse()
+        return book_hash(
+            self.market,
+            self.asset_id,
+            str(timestamp),
+            bids,
+            asks,
+            meta.min_order_size or "",
+            price_text(book.tick),
+            bool(meta.neg_risk),
+            meta.last_trade,
+        )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from polytui.core.book import Side, price_units
+from polytui.core.clock import SystemClock
 from polytui.engine.mirror import BookState, BookStateChanged, Mirror, MirrorSettings
 from polytui.venue.clob import ClobClient
 from polytui.venue.endpoints import Endpoints
@@ -26,17 +26,14 @@ __all__ = ["start_sim"]
 FAST = MirrorSettings(probe_interval_ms=200, prime_timeout_ms=300, refetch_backoff_ms=50)
 
 
-class VenueTime:
-    """The simulator's (held) clock for exchange times, the host's for intervals."""
+class VenueTime(SystemClock):
+    """The simulator's (held) clock for exchange times, the host's for intervals and timers."""
 
     def __init__(self, sim_clock) -> None:
         self._sim = sim_clock
 
     def now_ms(self) -> int:
         return self._sim.now_ms()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 @dataclass

@@ -111,3 +111,34 @@ async def test_every_fault_at_once_then_all_books_heal_to_the_truth(rig):
             ]
             if not wrong:
                 break
+
+
+async def test_the_book_hash_agrees_with_the_venue_on_a_sample(rig):
+    from tests.engine.mirror.conftest import FAST
+
+    r = await rig(FAST.model_copy(update={"hash_sample": 1}))
+    tokens = await r.follow(r.markets(3))
+    await r.all_live(tokens)
+    for _ in range(3):
+        await settle(r, 2_000)
+    stats = r.mirror.stats()
+    assert stats["hash_checks"] > 20
+    # The venue's per-entry hash covers the last trade price of a trade reported just after
+    # (protocol §5.4): most samples agree, not all, and a disagreement is never a resync.
+    assert stats["hash_agreement_rate"] > 0.6, stats
+    assert stats["resyncs"] == {}
+    per_token = [r.mirror.token_kpis(t) for t in tokens]
+    assert sum(k["hash_checks"] for k in per_token) == stats["hash_checks"]
+
+
+async def test_frames_of_untracked_tokens_are_ignored(rig):
+    r = await rig()
+    (followed, other) = r.markets(2)
+    tokens = await r.follow([followed])
+    await r.stream.subscribe(other.tokens)  # on the socket, but never tracked by the mirror
+    await r.all_live(tokens)
+    await settle(r, 2_000)
+    assert set(r.mirror.tokens) == set(tokens)
+    assert r.mirror.stats()["untracked"] > 0
+    r.mirror.untrack(tokens)
+    assert r.mirror.tokens == {} and r.mirror.markets == {}
