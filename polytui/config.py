@@ -131,6 +131,8 @@ class MirrorSettings(_Section):
     snapshot_slack_ms: Annotated[int, Field(ge=0)] = 50  # a snapshot may predate a delta it holds
     probe_interval_ms: PositiveInt = 2_000  # truth probes (REST /books) of a rotating sample
     probe_mismatches: PositiveInt = 2  # consecutive probe disagreements before BBO_MISMATCH
+    probe_grace_ms: Annotated[int, Field(ge=0)] = 250  # deltas sent before a probe answer may
+    # arrive after it: wait this long before comparing
     resync_interval_ms: PositiveInt = 300_000  # preventive resync of each token, +-20 % jitter
     books_per_request: Annotated[int, Field(gt=0, le=500)] = 20  # tokens per POST /books
     refetch_backoff_ms: PositiveInt = 500  # after a failed or refused snapshot

@@ -101,6 +101,7 @@ class Mirror:
         self,
         fetch_books: FetchBooks | None = None,
         *,
+        probe_books: FetchBooks | None = None,
         settings: MirrorSettings | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
@@ -108,6 +109,7 @@ class Mirror:
     ) -> None:
         self.settings = s = settings or MirrorSettings()
         self._fetch_books = fetch_books
+        self._probe_books = probe_books or fetch_books  # truth probes never change a book
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._on_change = on_change
@@ -120,6 +122,7 @@ class Mirror:
         self._wake = asyncio.Event()
         self._fetch_wake = asyncio.Event()
         self._bursts: dict[str, _Burst] = {}
+        self._market_seen: dict[str, int] = {}  # newest exchange ms of a delta, per market
         self.resyncs: Counter[Reason] = Counter()
         self.counts: Counter[str] = Counter()  # decode_errors, shed, probes, untracked, ...
         self.apply_lag = Histogram()  # exchange timestamp -> applied, ms, per price_change
@@ -170,6 +173,7 @@ class Mirror:
                 if not assets:
                     del self.markets[tok.market]
                     self._bursts.pop(tok.market, None)
+                    self._market_seen.pop(tok.market, None)
 
     def live_book(self, asset: str):
         """The token's book while it is LIVE, else ``None``: never trade on anything else."""
@@ -229,6 +233,8 @@ class Mirror:
                 self._complete(burst)
             burst = bursts[market] = _Burst(market, ts, self._clock.monotonic() + self._quiet_s)
         tops = burst.tops
+        if ts > self._market_seen.get(market, 0):
+            self._market_seen[market] = ts
         tokens, units_of, sides = self.tokens, _UNITS, SIDES
         now_ms = self._clock.now_ms()
         applied = 0
@@ -256,6 +262,8 @@ class Mirror:
                 continue
             if tok.shadow is not None:
                 tok.shadow.append((ts, side, units, e.size))
+            if tok.watch is not None:
+                tok.watch.append((ts, side, units, e.size))
             k = tok.kpis
             k.deltas += 1
             k.last_delta_ms = now_ms
@@ -533,6 +541,11 @@ class Mirror:
             if self._on_change is not None:
                 self._on_change(BookStateChanged(tok.asset_id, old, state, reason, detail, now))
 
+    def _seen(self, tok: TokenMirror) -> int:
+        """The newest exchange time of a delta of the token's market: the two tokens share
+        one book, so a snapshot older than a change of either is stale."""
+        return max(tok.seen_ms, self._market_seen.get(tok.market, 0))
+
     def _resync_jitter(self) -> int:
         return int(self.settings.resync_interval_ms * self._rng.uniform(0.8, 1.2))
 
@@ -595,7 +608,7 @@ class Mirror:
     async def _fetch(self, toks: list[TokenMirror]) -> None:
         for tok in toks:
             tok.fetching = True
-            tok.asked_seen_ms = tok.seen_ms
+            tok.asked_seen_ms = self._seen(tok)
         try:
             books = await self._fetch_books([t.asset_id for t in toks])  # type: ignore[misc]
         except Exception as exc:  # venue trouble: the tokens stay out of LIVE and are retried
@@ -637,27 +650,42 @@ class Mirror:
         sample = sorted(live, key=lambda t: t.kpis.last_verified_ms)[:count]
         for start in range(0, len(sample), s.books_per_request):
             chunk = sample[start : start + s.books_per_request]
+            asked = {}
+            for tok in chunk:
+                tok.watch = []
+                asked[tok.asset_id] = tok.kpis.delta_exchange_ms
             try:
-                books = await self._fetch_books([t.asset_id for t in chunk])  # type: ignore[misc]
+                books = await self._probe_books(list(asked))  # type: ignore[misc]
             except Exception as exc:
                 log.warning("mirror: probe failed: %s", exc)
                 self.counts["probe_errors"] += 1
+                for tok in chunk:
+                    tok.watch = None
                 return
-            self._judge(books)
+            # Deltas the venue sent before it answered may still be on their way: give them
+            # a moment, then compare the answer plus what arrived since it was asked for.
+            await self._clock.sleep(s.probe_grace_ms / 1000)
+            self._judge(books, asked)
+            for tok in chunk:
+                tok.watch = None
 
-    def _judge(self, books: Iterable[BookSummary]) -> None:
+    def _judge(self, books: Iterable[BookSummary], asked: dict[str, int]) -> None:
         """Compare whole books (every level, not only the top: a wrong level deep in the book
-        shows at no burst check) when the probe is at least as new as the local book."""
+        shows at no burst check): the REST answer, plus the deltas received since it was asked
+        for that are not older than it, must be the local book. An answer stamped before a
+        delta applied before it was asked for proves nothing (the venue may stamp a book with
+        the time it served it or with its last change; a stale answer is older still)."""
         now = self._clock.now_ms()
         for summary in books:
             tok = self.tokens.get(summary.asset_id)
-            if tok is None or tok.state is not LIVE or tok.book is None:
+            if tok is None or tok.state is not LIVE or tok.book is None or tok.watch is None:
                 continue
             self._learn_meta(tok, summary)
-            if summary.timestamp < tok.kpis.last_exchange_ms:
-                continue  # the local book is newer than the probe: nothing to conclude
+            if summary.timestamp + self.settings.snapshot_slack_ms < asked.get(tok.asset_id, 0):
+                self.counts["probes_inconclusive"] += 1
+                continue
             try:
-                truth = tok.install(snapshot_of(summary, tok.tick, "rest"), [])
+                truth = tok.install(snapshot_of(summary, tok.tick, "rest"), tok.watch)
             except (BadLevel, ValueError):
                 continue
             k = tok.kpis
@@ -689,7 +717,7 @@ class Mirror:
         if not due:
             return
         for tok in due:
-            tok.shadow, tok.asked_seen_ms = [], tok.seen_ms
+            tok.shadow, tok.asked_seen_ms = [], self._seen(tok)
             tok.next_resync_ms = now + self._resync_jitter()
             self._count_resync(tok, Reason.SCHEDULED)
         try:

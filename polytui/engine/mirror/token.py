@@ -113,6 +113,7 @@ class TokenMirror:
     seen_ms: int = 0  # newest exchange ms of any delta received
     asked_seen_ms: int = 0  # seen_ms when the last REST snapshot was asked for
     shadow: list[Delta] | None = None  # deltas since a preventive resync began
+    watch: list[Delta] | None = None  # deltas since a truth probe was sent
     fetching: bool = False
     fetch_after: float = math.inf  # local ms from which a REST snapshot is wanted
     next_resync_ms: int = 0
@@ -132,7 +133,7 @@ class TokenMirror:
     def invalidate(self) -> None:
         """Forget the book's trust: deltas are buffered from now on."""
         self.buffer.clear()
-        self.shadow = None
+        self.shadow = self.watch = None
 
     def fresh_enough(self, snapshot_ms: int, slack_ms: int) -> bool:
         """Is a REST snapshot stamped ``snapshot_ms`` at least as new as what we had seen

@@ -23,7 +23,9 @@ from tests.sim.trading import WARMUP_MS
 
 __all__ = ["start_sim"]
 
-FAST = MirrorSettings(probe_interval_ms=200, prime_timeout_ms=300, refetch_backoff_ms=50)
+FAST = MirrorSettings(
+    probe_interval_ms=200, probe_grace_ms=50, prime_timeout_ms=300, refetch_backoff_ms=50
+)
 
 
 class VenueTime(SystemClock):

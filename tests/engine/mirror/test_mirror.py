@@ -77,7 +77,7 @@ async def test_a_frozen_token_is_found_by_the_probes(rig):
     r = await rig(faults="freeze=1")
     tokens = await r.follow(r.markets(6))
     await r.all_live(tokens)
-    for _ in range(8):
+    for _ in range(16):
         await settle(r, 2_000)
         if r.mirror.resyncs[Reason.BBO_MISMATCH] or r.mirror.resyncs[Reason.INVARIANT_FAIL]:
             break
