@@ -128,7 +128,11 @@ class MarketLife:
         ex = self.exchange
         ex.add_market(market, announce)
         self._resting[market.condition_id] = []
-        self._seed_book(market)
+        ex.quiet = not announce  # the opening universe's books are the start state, not news
+        try:
+            self._seed_book(market)
+        finally:
+            ex.quiet = False
         self._schedule(market.end_ms, "end", market.condition_id)
         if self.rng.random() < 0.1:
             pause_at = self.rng.randint(ex.now_ms, market.end_ms)
