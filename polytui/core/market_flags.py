@@ -18,6 +18,7 @@ from polytui.core.universe import MarketInfo
 
 class Flag(StrEnum):
     UNKNOWN = "unknown"
+    NOT_WATCHED = "not_watched"
     RESOLVED = "resolved"
     CLOSED = "closed"
     ARCHIVED = "archived"
@@ -32,6 +33,7 @@ class Flag(StrEnum):
 
 REASONS: dict[Flag, str] = {
     Flag.UNKNOWN: "the scanner has never seen this market",
+    Flag.NOT_WATCHED: "the market is outside the universe (filtered out, or beyond the cap)",
     Flag.RESOLVED: "the market resolved",
     Flag.CLOSED: "the market is closed",
     Flag.ARCHIVED: "the market is archived",

@@ -135,7 +135,7 @@ def exclusion(m: MarketInfo, f: Filter, now_ms: int, watched: bool = False) -> E
         return gone
     if is_allowed(m, f):
         return None
-    if m.end_ms is not None and m.end_ms - now_ms < f.min_hours_to_end * HOUR_MS:
+    if m.end_ms is not None and m.end_ms - now_ms <= f.min_hours_to_end * HOUR_MS:
         return Excluded.ENDS_TOO_SOON
     if not watched:
         state = _not_open_now(m)

@@ -146,6 +146,14 @@ class MarketLife:
             for market in self.factory.event(self.exchange.now_ms, size):
                 self._open(market, announce=True)
 
+    def open_event(self, size: int) -> list[Market]:
+        """Open an event of ``size`` markets now, announced (``new_market``): a test's way to
+        have markets appear when it wants them."""
+        markets = self.factory.event(self.exchange.now_ms, size)
+        for market in markets:
+            self._open(market, announce=True)
+        return markets
+
     def resolve(self, market: Market, winner_yes: bool) -> None:
         self.exchange.resolve(market, winner_yes)
         self._resting[market.condition_id] = []
