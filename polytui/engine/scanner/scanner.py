@@ -251,14 +251,23 @@ class Scanner:
         while True:
             began = self._clock.monotonic()
             if began >= next_full:
-                ok = await self._attempt("full scan", self.scan_once)
+                ok = await self.scan()
                 next_full = began + (s.full_scan_s if ok else s.cadence_s)
                 next_refresh = began + s.cadence_s
             elif began >= next_refresh:
-                await self._attempt("refresh", self.refresh_once)
+                await self.refresh()
                 next_refresh = began + s.cadence_s
             await self.catch_up()
             await self._nap(min(next_full, next_refresh))
+
+    async def scan(self) -> bool:
+        """One full scan, applied (``run`` calls it; so can a benchmark or a test).
+        ``False``: it failed and the last good universe stays."""
+        return await self._attempt("full scan", self._read_full)
+
+    async def refresh(self) -> bool:
+        """One incremental refresh, applied; ``False`` as for ``scan``."""
+        return await self._attempt("refresh", self._read_refresh)
 
     async def _nap(self, until: float) -> None:
         self._wake.clear()
@@ -326,7 +335,7 @@ class Scanner:
 
     # ---- reads (nothing is applied until a read completes) ------------------------------
 
-    async def scan_once(self) -> _Update:
+    async def _read_full(self) -> _Update:
         """A full scan: every open market, and what became of known ones it no longer lists."""
         rows = await self.reader.listing()
         update = _Update(full=True)
@@ -347,7 +356,7 @@ class Scanner:
                 update.unlisted = [m.condition_id for m in gone if m.condition_id not in found]
         return update
 
-    async def refresh_once(self) -> _Update:
+    async def _read_refresh(self) -> _Update:
         """The markets newer than the newest known, and the watched ones (and those a
         ``new_market`` named) by id."""
         ids = [self.markets[c].gamma_id for c in self.watched if c in self.markets]
