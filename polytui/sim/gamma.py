@@ -129,6 +129,7 @@ class RowCache:
 
     def __init__(self) -> None:
         self._rows: dict[str, tuple[tuple, dict, bytes]] = {}
+        self._index: dict[str, Market] = {}
 
     @staticmethod
     def _key(sim: Simulator, m: Market) -> tuple:
@@ -159,6 +160,13 @@ class RowCache:
         row = gamma_market(sim, m)
         entry = self._rows[m.condition_id] = (key, row, _encode(row))
         return entry
+
+    def by_gamma_id(self, sim: Simulator) -> dict[str, Market]:
+        """Markets by Gamma id (markets are only ever added, so the size tells it is current)."""
+        markets = sim.exchange.markets
+        if len(self._index) != len(markets):
+            self._index = {m.gamma_id: m for m in markets.values()}
+        return self._index
 
     def row(self, sim: Simulator, m: Market) -> dict:
         return self._entry(sim, m)[1]
@@ -228,23 +236,25 @@ def market_filter(q):
     tag_id = q.get("tag_id")
     uma = q.get("uma_resolution_status")
 
+    named = [  # (the query's value, its test); only the filters the query names are run
+        (ids or None, lambda m: m.gamma_id in ids),
+        (slugs or None, lambda m: m.slug in slugs),
+        (tokens or None, lambda m: bool(tokens & set(m.tokens))),
+        (conditions or None, lambda m: m.condition_id in conditions),
+        (closed, lambda m: m.closed == closed),
+        (active, lambda m: m.active == active),
+        (archived, lambda m: m.archived == archived),
+        (dates["end_date_min"], lambda m: m.end_ms >= dates["end_date_min"]),
+        (dates["end_date_max"], lambda m: m.end_ms <= dates["end_date_max"]),
+        (dates["start_date_min"], lambda m: m.created_ms >= dates["start_date_min"]),
+        (dates["start_date_max"], lambda m: m.created_ms <= dates["start_date_max"]),
+        (tag_id, lambda m: tag_of(m.category)["id"] == tag_id),
+        (uma, lambda m: m.uma_status == uma),
+    ]
+    checks = [test for value, test in named if value is not None]
+
     def keep(m: Market) -> bool:
-        checks = [
-            not ids or m.gamma_id in ids,
-            not slugs or m.slug in slugs,
-            not tokens or bool(tokens & set(m.tokens)),
-            not conditions or m.condition_id in conditions,
-            closed is None or m.closed == closed,
-            active is None or m.active == active,
-            archived is None or m.archived == archived,
-            dates["end_date_min"] is None or m.end_ms >= dates["end_date_min"],
-            dates["end_date_max"] is None or m.end_ms <= dates["end_date_max"],
-            dates["start_date_min"] is None or m.created_ms >= dates["start_date_min"],
-            dates["start_date_max"] is None or m.created_ms <= dates["start_date_max"],
-            tag_id is None or tag_of(m.category)["id"] == tag_id,
-            uma is None or m.uma_status == uma,
-        ]
-        return all(checks)
+        return all(check(m) for check in checks)
 
     if all(v is None for v in bounds.values()):
         return keep, None
@@ -308,7 +318,13 @@ def _listing(sim: Simulator, q) -> bytes:
     order, ascending = _order(q)
     offset, limit = _window(q)
     cache = sim.gamma_rows
-    markets = [m for m in sim.exchange.markets.values() if keep(m)]
+    ids = q.getall("id", [])
+    if ids:  # a lookup by id reads those markets, not the whole catalogue
+        index = cache.by_gamma_id(sim)
+        candidates = [index[i] for i in dict.fromkeys(ids) if i in index]
+    else:
+        candidates = sim.exchange.markets.values()
+    markets = [m for m in candidates if keep(m)]
     if keep_row is None and all(f in STATIC_ORDER for f in order):
         for field in reversed(order):
             markets.sort(key=STATIC_ORDER[field], reverse=not ascending)

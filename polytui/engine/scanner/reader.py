@@ -2,9 +2,9 @@
 
 Gamma has no "changed since" filter, so the scanner combines three cheap reads:
 
-* ``listing``: every open market, ``order=id`` in pages of ``page_size`` asked
-  ``concurrency`` at a time (a wave stops at the first short page). 20,000 markets are 40
-  pages of 500, within ``/markets``' 300 requests per 10 s.
+* ``listing``: every open market, ``order=id`` in pages of ``page_size``, ``concurrency``
+  of them in flight (none past the first short page). 20,000 markets are 40 pages of 500,
+  within ``/markets``' 300 requests per 10 s.
 * ``newest``: the markets with an id above the highest one known, newest first
   (``order=id&ascending=false``), usually one small page.
 * ``by_ids``: given markets, ``ids_per_request`` ids per request (Gamma's URL cap is about
@@ -17,7 +17,7 @@ counted in ``requests``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from polytui.protocol.wire import gamma as g
 from polytui.venue.gamma import GammaClient
@@ -44,18 +44,37 @@ class GammaReader:
         self.requests += 1
         return await self.gamma.markets(limit=limit, offset=offset, **filters)
 
-    async def listing(self) -> list[g.GammaMarket]:
-        """Every open market, in id order."""
-        rows: list[g.GammaMarket] = []
-        size, offset = self.page_size, 0
-        while True:
-            wave = [offset + i * size for i in range(self.concurrency)]
-            pages = await asyncio.gather(*(self._page(o, size, order="id") for o in wave))
-            for page in pages:
-                rows.extend(page)
-                if len(page) < size:
-                    return rows
-            offset = wave[-1] + size
+    async def listing(
+        self, on_page: Callable[[Sequence[g.GammaMarket]], None] | None = None
+    ) -> list[g.GammaMarket]:
+        """Every open market, in id order. ``concurrency`` pages are in flight at any time: a
+        new one is asked as soon as one is answered, so Gamma serves the next pages while
+        this one is decoded (and handed to ``on_page``); none is asked past a short page."""
+        size = self.page_size
+        pages: dict[int, Sequence[g.GammaMarket]] = {}
+        flying: dict[asyncio.Task, int] = {}
+        next_offset, end = 0, None
+        try:
+            while True:
+                while end is None and len(flying) < self.concurrency:
+                    task = asyncio.ensure_future(self._page(next_offset, size, order="id"))
+                    flying[task] = next_offset
+                    next_offset += size
+                if not flying:
+                    break
+                answered, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                for task in answered:
+                    offset = flying.pop(task)
+                    page = pages[offset] = task.result()
+                    if on_page is not None:
+                        on_page(page)
+                    if len(page) < size:
+                        end = offset if end is None else min(end, offset)
+        finally:
+            for task in flying:
+                task.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
+        return [row for offset in sorted(pages) if offset <= (end or 0) for row in pages[offset]]
 
     async def newest(self, above_id: int) -> list[g.GammaMarket]:
         """The open markets whose id is above ``above_id``."""

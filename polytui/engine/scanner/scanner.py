@@ -336,11 +336,11 @@ class Scanner:
     # ---- reads (nothing is applied until a read completes) ------------------------------
 
     async def _read_full(self) -> _Update:
-        """A full scan: every open market, and what became of known ones it no longer lists."""
-        rows = await self.reader.listing()
+        """A full scan: every open market, and what became of known ones it did not list
+        (offset pages shift when markets close during a scan, so absence proves nothing)."""
         update = _Update(full=True)
         bad_before = self.kpis.bad_rows
-        self._convert(rows, update)
+        await self.reader.listing(lambda page: self._convert(page, update))
         await self._fill_tags(update)
         listed = {m.condition_id for m in update.infos}
         gone = [
@@ -348,9 +348,12 @@ class Scanner:
             for cid, m in self.markets.items()
             if cid not in listed and m.listed and not (m.closed or m.resolved)
         ]
-        if gone:
-            closed = await self.reader.by_ids([m.gamma_id for m in gone], closed=True)
-            self._convert(closed, update)
+        if gone:  # closed since, or skipped by the paging as markets closed: ask by id
+            ids = [m.gamma_id for m in gone]
+            for rows in await asyncio.gather(
+                self.reader.by_ids(ids), self.reader.by_ids(ids, closed=True)
+            ):
+                self._convert(rows, update)
             found = {m.condition_id for m in update.infos}
             if self.kpis.bad_rows == bad_before:
                 update.unlisted = [m.condition_id for m in gone if m.condition_id not in found]
