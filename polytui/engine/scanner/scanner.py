@@ -109,6 +109,7 @@ class _Update:
     unlisted: list[str] = field(default_factory=list)  # condition ids
     event_tags: dict[str, frozenset[str]] = field(default_factory=dict)
     found: set[str] = field(default_factory=set)  # Gamma ids
+    asked: set[str] = field(default_factory=set)  # new_market ids this read looked for
     full: bool = False
 
 
@@ -159,6 +160,7 @@ class Scanner:
         self.selection = Selection((), 0)
         self._flags: dict[str, frozenset[Flag]] = {}  # last reported, per watched market
         self._pending: dict[str, int] = {}  # Gamma id of a new_market -> tries left
+        self._unasked: set[str] = set()  # pending ids not looked up yet: look them up now
         self._dirty = False  # an event changed a market: select again
         self._wake = asyncio.Event()
         self._started: float | None = None  # monotonic
@@ -236,6 +238,7 @@ class Scanner:
             if event.id in self._by_gamma or event.id in self._pending:
                 return
             self._pending[event.id] = PENDING_TRIES
+            self._unasked.add(event.id)
         else:
             return
         self.kpis.events += 1
@@ -271,7 +274,7 @@ class Scanner:
 
     async def _nap(self, until: float) -> None:
         self._wake.clear()
-        if self._pending or self._dirty:
+        if self._unasked or self._dirty:
             return
         timeout = max(0.0, until - self._clock.monotonic())
         try:
@@ -281,7 +284,7 @@ class Scanner:
 
     async def catch_up(self) -> None:
         """Apply what events asked for: look new markets up, select again, report flags."""
-        if self._pending:
+        if self._unasked:  # once each: if Gamma does not have it yet, refreshes ask again
             await self._attempt("new market lookup", self._lookup_pending, refresh=False)
         if self._dirty:
             self._dirty = False
@@ -338,7 +341,7 @@ class Scanner:
     async def _read_full(self) -> _Update:
         """A full scan: every open market, and what became of known ones it did not list
         (offset pages shift when markets close during a scan, so absence proves nothing)."""
-        update = _Update(full=True)
+        update = _Update(full=True, asked=set(self._pending))
         bad_before = self.kpis.bad_rows
         await self.reader.listing(lambda page: self._convert(page, update))
         await self._fill_tags(update)
@@ -367,7 +370,7 @@ class Scanner:
         newest, current = await asyncio.gather(
             self.reader.newest(self._max_id), self.reader.by_ids(ids)
         )
-        update = _Update()
+        update = _Update(asked=set(self._pending))
         self._convert([*newest, *current], update)
         missing = [
             self.markets[c].gamma_id
@@ -383,8 +386,9 @@ class Scanner:
         return update
 
     async def _lookup_pending(self) -> _Update:
-        update = _Update()
-        self._convert(await self.reader.by_ids(list(self._pending)), update)
+        ids, self._unasked = sorted(self._unasked), set()
+        update = _Update(asked=set(ids))
+        self._convert(await self.reader.by_ids(ids), update)
         await self._fill_tags(update)
         return update
 
@@ -443,7 +447,7 @@ class Scanner:
         for cid in update.unlisted:
             if cid in self.markets:
                 self.markets[cid] = dataclasses.replace(self.markets[cid], listed=False)
-        for gamma_id in list(self._pending):
+        for gamma_id in update.asked & self._pending.keys():
             if gamma_id in update.found:
                 del self._pending[gamma_id]
             else:

@@ -154,3 +154,18 @@ async def test_a_market_that_closes_or_vanishes_leaves_and_a_resolution_is_at_on
     assert recorder.assets == {}
     assert await scanner.refresh()  # Gamma still lists it open: resolved stays resolved
     assert recorder.assets == {}
+
+
+async def test_a_new_market_is_looked_up_once_at_once_then_by_the_refreshes() -> None:
+    gamma = FakeGamma([row(1)])
+    scanner, recorder = scanner_of(gamma)
+    assert await scanner.scan()
+    new = mw.NewMarket(id="500002", market=f"0x{2:064x}", assets_ids=("21", "22"), timestamp=NOW)
+    before = scanner.reader.requests
+    scanner.on_market_event(new)
+    await scanner.catch_up()  # Gamma does not list it yet: asked once, not again and again
+    await scanner.catch_up()
+    assert scanner.reader.requests == before + 1
+    gamma.rows.append(row(2))
+    assert await scanner.refresh()  # the refresh asks for it by id, and newest finds it too
+    assert set(recorder.assets) == {f"0x{1:064x}", f"0x{2:064x}"}
