@@ -140,6 +140,42 @@ class MirrorSettings(_Section):
     # messages (0: never); a health signal, never a resync trigger on its own (protocol §5.4)
 
 
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class ScannerSettings(_Section):
+    """The market scanner: which markets polytui watches and may trade, and how it keeps up
+    with Gamma. The filter's defaults watch every open market, up to ``max_markets``."""
+
+    cadence_s: PositiveFloat = 3.0  # incremental refresh: new markets, the watched ones
+    full_scan_s: PositiveFloat = 60.0  # a full Gamma listing this often (and at start)
+    page_size: Annotated[int, Field(ge=1, le=500)] = 500  # markets per Gamma page
+    page_concurrency: Annotated[int, Field(ge=1, le=16)] = 4  # pages asked at once
+    ids_per_request: Annotated[int, Field(ge=1, le=400)] = 100  # markets looked up by id
+    scan_timeout_s: PositiveFloat = 10.0  # a scan or refresh taking longer failed
+    stall_after_s: PositiveFloat = 15.0  # no successful refresh this long: stalled (alert)
+    stale_book_s: PositiveFloat = 60.0  # a book with no update and no probe this long: flag
+    max_markets: Annotated[int, Field(ge=0)] = 200  # the cap, ranked by score
+    min_liquidity: NonNegative = 0.0  # USD (Gamma liquidityNum)
+    min_volume_24hr: NonNegative = 0.0  # USD
+    max_spread: Fraction | None = None  # price units; None: any spread
+    min_hours_to_end: NonNegative = 0.0  # a market ending sooner leaves the universe
+    max_hours_to_end: PositiveFloat | None = None  # None: any end date, or none
+    categories: tuple[str, ...] = ()  # tag labels or slugs, any of them; empty: all
+    exclude_categories: tuple[str, ...] = ()
+    neg_risk: bool = True  # neg-risk markets allowed
+    allow: tuple[str, ...] = ()  # condition ids, Gamma ids or slugs: always watched
+    deny: tuple[str, ...] = ()  # never watched
+    hysteresis: Annotated[float, Field(ge=0, lt=1)] = 0.2  # a watched market stays within it
+    stickiness: NonNegative = 0.1  # score bonus that keeps a watched market in the cap
+
+    @model_validator(mode="after")
+    def _window_is_ordered(self) -> ScannerSettings:
+        if self.max_hours_to_end is not None and self.max_hours_to_end < self.min_hours_to_end:
+            raise ValueError("max_hours_to_end is below min_hours_to_end")
+        return self
+
+
 class UiSettings(_Section):
     theme: str = "polytui-dark"
     kill_key: str = "ctrl+k"
@@ -162,6 +198,7 @@ class Settings(BaseSettings):
     venue: VenueSettings = VenueSettings()
     mirror: MirrorSettings = MirrorSettings()
     ui: UiSettings = UiSettings()
+    scanner: ScannerSettings = ScannerSettings()
 
     @classmethod
     def settings_customise_sources(

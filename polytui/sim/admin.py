@@ -103,6 +103,24 @@ async def markets(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/_sim/markets")
+async def open_markets(request: web.Request) -> web.Response:
+    """``{"action": "open", "size": N}`` opens an event of N markets (1 to 5) now, each
+    announced with ``new_market``; answers their states."""
+    sim = sim_of(request)
+    body = await body_dict(request)
+    if body is None or body.get("action") != "open":
+        return error(400, 'action must be "open"')
+    size = body.get("size", 1)
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 5:
+        return error(400, "size must be an integer from 1 to 5")
+    sim.exchange.now_ms = max(sim.exchange.now_ms, sim.clock.now_ms())
+    opened = sim.life.open_event(size)
+    sim.life.invalidate()
+    sim.feed.dispatch()
+    return web.json_response([sim.market_state(m) for m in opened])
+
+
 @routes.post("/_sim/markets/{condition_id}")
 async def control_market(request: web.Request) -> web.Response:
     """Body ``{"action": "pause"|"resume"|"end"|"resolve"|"tick"}``, with ``"winner": "yes"|"no"``

@@ -65,6 +65,7 @@ class Exchange:
         self.history: dict[str, dict[int, int]] = {}  # token -> minute -> last price
         self.snapshots: dict[str, tuple[Snapshot, Snapshot]] = {}  # market -> (yes, no) ~1 s old
         self.outbox: list[Outbound] = []
+        self.quiet = False  # seeding the opening books: nobody hears it, so say nothing
         self.listener: Listener | None = None
         self._trade_seq = 0
         self._order_seq = 0
@@ -202,6 +203,10 @@ class Exchange:
         """Rest a non-crossing order and announce the level change."""
         self._keep_snapshot(market)
         book = self.books[market.condition_id]
+        if self.quiet:
+            book.add(order)
+            self.book_ms[market.condition_id] = self.now_ms
+            return
         before = self._bbo(market)
         total = book.add(order)
         msg = self._price_change(market, [(order.side, order.price, total)], first_token)

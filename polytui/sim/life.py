@@ -128,7 +128,11 @@ class MarketLife:
         ex = self.exchange
         ex.add_market(market, announce)
         self._resting[market.condition_id] = []
-        self._seed_book(market)
+        ex.quiet = not announce  # the opening universe's books are the start state, not news
+        try:
+            self._seed_book(market)
+        finally:
+            ex.quiet = False
         self._schedule(market.end_ms, "end", market.condition_id)
         if self.rng.random() < 0.1:
             pause_at = self.rng.randint(ex.now_ms, market.end_ms)
@@ -141,6 +145,14 @@ class MarketLife:
         if live < self.target + 3:
             for market in self.factory.event(self.exchange.now_ms, size):
                 self._open(market, announce=True)
+
+    def open_event(self, size: int) -> list[Market]:
+        """Open an event of ``size`` markets now, announced (``new_market``): a test's way to
+        have markets appear when it wants them."""
+        markets = self.factory.event(self.exchange.now_ms, size)
+        for market in markets:
+            self._open(market, announce=True)
+        return markets
 
     def resolve(self, market: Market, winner_yes: bool) -> None:
         self.exchange.resolve(market, winner_yes)

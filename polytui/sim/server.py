@@ -74,6 +74,7 @@ class Simulator:
         self.set_faults(faults or Faults())
         self.limiter = RateLimiter()
         self.endpoints: dict[str, str] = {}
+        self.gamma_rows = gamma.RowCache()
         self.http_faults = dict.fromkeys(
             ("http5xx", "http429", "stale_rest", "order_5xx", "order_drop"), 0
         )

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
@@ -35,7 +35,8 @@ log = logging.getLogger("polytui.venue.http")
 DEFAULT_TIMEOUT_S = 5.0  # what the official clients use (httpx's default)
 SERVICES = ("clob", "gamma", "data")
 
-Params = Mapping[str, str | int | float | bool | None]
+Scalar = str | int | float | bool
+Params = Mapping[str, Scalar | Sequence[Scalar] | None]  # a sequence repeats the key
 Signer = Callable[[str, str, bytes | None], Mapping[str, str]]
 """``sign(method, path, body)``: auth headers for one attempt of one request."""
 
@@ -155,7 +156,13 @@ class HttpClient:
         log.info("retrying in %.2f s after: %s", wait_s, error)
 
 
-def _param(value: str | int | float | bool) -> str:
+def _param(value: Scalar | Sequence[Scalar]) -> str | list[str]:
+    if isinstance(value, list | tuple):
+        return [_one_param(v) for v in value]
+    return _one_param(value)  # type: ignore[arg-type]
+
+
+def _one_param(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

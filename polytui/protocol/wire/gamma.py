@@ -17,11 +17,10 @@ camelCase comes from ``rename="camel"``, and keys that camel-casing would get wr
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
 
 from msgspec import field
 
-from polytui.protocol.wire.codec import JSON_IN_STRING, Wire
+from polytui.protocol.wire.codec import JsonDecimals, JsonStrings, Wire
 
 
 class GammaStruct(Wire, rename="camel"):
@@ -59,9 +58,9 @@ class GammaMarket(GammaStruct):
     slug: str = ""
     description: str = ""
     category: str | None = None
-    outcomes: Annotated[tuple[str, ...], JSON_IN_STRING] = ()
-    outcome_prices: Annotated[tuple[Decimal, ...], JSON_IN_STRING] = ()
-    clob_token_ids: Annotated[tuple[str, ...], JSON_IN_STRING] = ()
+    outcomes: JsonStrings = JsonStrings()
+    outcome_prices: JsonDecimals = JsonDecimals()
+    clob_token_ids: JsonStrings = JsonStrings()
     position_ids: tuple[str, ...] = ()
     active: bool = False
     closed: bool = False
@@ -95,7 +94,7 @@ class GammaMarket(GammaStruct):
     order_min_size: float | None = None
     group_item_title: str = ""
     uma_resolution_status: str | None = None
-    uma_resolution_statuses: Annotated[tuple[str, ...], JSON_IN_STRING] = ()
+    uma_resolution_statuses: JsonStrings = JsonStrings()
     resolved_by: str | None = None
     fees_enabled: bool = False
     fee_type: str | None = None
