@@ -92,7 +92,40 @@ def _sim(args: argparse.Namespace) -> int:
     return sim_cli.run(parser.parse_args(args.extra))
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim]
+def _add_replay(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "replay",
+        help="feed a capture file through the order-book mirror offline and show the books",
+        description="Feed a capture file (written with --capture) through the order-book "
+        "mirror offline: per asset, the final state, the book (best first), the tick size and "
+        "the health figures. Nothing is fetched; the capture is the venue.",
+    )
+    parser.add_argument("capture", type=Path, metavar="CAPTURE.jsonl")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--depth", type=int, metavar="N", help="levels per side shown (text)")
+    parser.set_defaults(handler=_replay)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from polytui.engine.mirror.replay import main_json, render_text, replay_capture
+    from polytui.venue.capture import CaptureFormatError
+
+    try:
+        result = replay_capture(args.capture)
+    except FileNotFoundError:
+        _error(f"replay: no such capture file: {args.capture}")
+        return exit_codes.USAGE
+    except (IsADirectoryError, PermissionError) as exc:
+        _error(f"replay: cannot read {args.capture}: {exc.strerror}")
+        return exit_codes.USAGE
+    except CaptureFormatError as exc:
+        _error(f"replay: not a capture file: {exc}")
+        return exit_codes.USAGE
+    print(main_json(result) if args.json else render_text(result, args.depth))
+    return exit_codes.OK
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,10 @@
 """`polytui --no-ui`: the headless run, for a service or a script. Never imports Textual.
 
-Until the engine exists, a headless run is its supervision part: reach the simulator (start a
-child, or use `--sim-url`), check the venue (`/ok`, `/version`, clock skew from `/time`, markets
-from Gamma), log a heartbeat, and stop in order on `--duration`, SIGINT, SIGTERM or SIGHUP.
+Reach the simulator (start a child, or use `--sim-url`), check the venue (`/ok`, `/version`,
+clock skew from `/time`, markets from Gamma), then run the engine (the same `Engine` as the UI:
+scanner, market stream, mirror) with a heartbeat line, until `--duration`, SIGINT, SIGTERM or
+SIGHUP stops it in order. A book leaving LIVE and a change of the watched universe are log
+lines of their own.
 
 stdout carries data only: one JSON object per line,
 `{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`.
@@ -24,6 +26,9 @@ from typing import Any, TextIO
 
 from polytui import exit_codes
 from polytui.config import Settings
+from polytui.engine.kernel import Engine
+from polytui.engine.mirror import BookState, BookStateChanged
+from polytui.engine.scanner import UniverseChanged
 from polytui.engine.sim_child import SimulatorError
 from polytui.engine.startup import (
     Simulator,
@@ -179,27 +184,49 @@ class _Run:
         )
 
     async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
-        waiters = {asyncio.create_task(self.stop_requested.wait())}
+        engine = Engine(self.settings, venue)
+        engine.bus.subscribe(self._log_event)
+        running = asyncio.create_task(engine.run(), name="engine")
+        waiters = {asyncio.create_task(self.stop_requested.wait()), running}
         if simulator.child is not None:
             waiters.add(asyncio.create_task(simulator.child.wait()))
-        heartbeat = asyncio.create_task(self._heartbeat(venue))
+        heartbeat = asyncio.create_task(self._heartbeat(venue, engine))
         done, pending = await asyncio.wait(
             waiters, timeout=self.settings.run.duration, return_when=asyncio.FIRST_COMPLETED
         )
         for task in (*pending, heartbeat):
             task.cancel()
+        await asyncio.gather(running, heartbeat, return_exceptions=True)
         if self.stop_requested.is_set():
             reason = self.stop_reason or "stopped"
+        elif running in done:
+            error = running.exception() if not running.cancelled() else None
+            self.log("engine_failed", level="error", error=repr(error))
+            print(f"polytui: the engine stopped: {error!r}", file=self.stderr)
+            return exit_codes.FAILURE, "engine_failed"
         elif done:
             returncode = simulator.child.returncode if simulator.child else None
             self.log("simulator_exited", level="error", returncode=returncode)
             return exit_codes.FAILURE, "simulator_exited"
         else:
             reason = "duration"
-        self.log("stopping", reason=reason)
+        self.log("stopping", reason=reason, **engine.summary())
         return exit_codes.OK, reason
 
-    async def _heartbeat(self, venue: VenueClients) -> None:
+    def _log_event(self, event: object) -> None:
+        if isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
+            self.log(
+                "book_left_live",
+                level="warning",
+                asset_id=event.asset_id,
+                state=event.new.value,
+                reason=event.reason.value,
+                detail=event.detail,
+            )
+        elif isinstance(event, UniverseChanged) and (event.entered or event.left):
+            self.log("universe_changed", entered=len(event.entered), left=len(event.left))
+
+    async def _heartbeat(self, venue: VenueClients, engine: Engine) -> None:
         loop = asyncio.get_running_loop()
         started_at = loop.time()
         while True:
@@ -210,4 +237,5 @@ class _Run:
                 level="info" if alive else "warning",
                 uptime_s=round(loop.time() - started_at, 3),
                 venue_ok=alive,
+                **engine.summary(),
             )

@@ -4,10 +4,11 @@
     {"recv_ms": 1795000000200, "source": "ws_market", "conn": "market-1", "event": "close"}
     {"recv_ms": 1795000000250, "source": "rest", "conn": "clob", "method": "GET",
      "url": "http://127.0.0.1:8080/book?token_id=1", "status": 200, "request": "",
-     "payload": "{...}"}
+     "payload": "{...}", "sent_ms": 1795000000231}
 
 ``payload`` is the raw frame or response body text; REST lines add ``method``, ``url``,
-``status`` and ``request`` (the request body); WebSocket connection events carry ``event``
+``status``, ``request`` (the request body) and ``sent_ms`` (when the request left: what a replay
+needs to know which frames the answer may already hold); WebSocket connection events carry ``event``
 (``open`` | ``close``) and no payload. Reading, ``conn`` and ``event`` are optional, so a capture
 of frames alone replays. ``PONG`` heartbeats are transport, not venue data, and are not written.
 
@@ -57,6 +58,7 @@ class CaptureLine(msgspec.Struct, omit_defaults=True, frozen=True):
     status: int | None = None
     request: str | None = None
     payload: str | None = None
+    sent_ms: int | None = None
 
 
 class CaptureFormatError(ValueError):
@@ -106,6 +108,8 @@ class CaptureWriter:
         status: int,
         request: str,
         payload: str,
+        *,
+        sent_ms: int | None = None,
     ) -> None:
         line = CaptureLine(
             recv_ms,
@@ -116,6 +120,7 @@ class CaptureWriter:
             status=status,
             request=redact(request),
             payload=redact(payload),
+            sent_ms=sent_ms,
         )
         self._write(line)
 

@@ -123,6 +123,7 @@ class HttpClient:
         if body is not None:
             headers = {**headers, "Content-Type": "application/json"}
         self.stats["requests"] += 1
+        sent_ms = self._clock.now_ms()
         try:
             response = await self._client.request(
                 method, url, params=query, content=body, headers=headers
@@ -141,6 +142,7 @@ class HttpClient:
                 response.status_code,
                 body.decode("utf-8", "replace") if body else "",
                 text,
+                sent_ms=sent_ms,
             )
         if response.status_code != 200:
             self.stats[f"status {response.status_code}"] += 1

@@ -229,16 +229,35 @@ def test_capture_records_what_the_venue_answered(env: dict[str, str], spawn, tmp
 
     path = tmp_path / "cap" / "venue.jsonl"
     code, records, stderr = spawn(
-        "--no-ui", "--duration", "1", "--capture", str(path), env=env
+        "--no-ui", "--duration", "3", "--capture", str(path), env=env
     ).finish()
     assert code == 0, stderr
     lines = list(read_capture(path))
-    urls = [line.url for line in lines]
-    assert all(line.source is Source.REST and line.status == 200 for line in lines)
+    rest = [line for line in lines if line.source is Source.REST]
+    assert all(line.status == 200 and line.sent_ms <= line.recv_ms for line in rest)
+    urls = [line.url for line in rest]
     assert urls[0].endswith("/ok") and urls[1].endswith("/version") and urls[2].endswith("/time")
-    gamma = [line for line in lines if "/gamma/markets" in line.url]
     started = records[events(records).index("started")]["fields"]
-    assert sum(len(json.loads(line.payload)) for line in gamma) == started["markets"]
+    startup_listing = []
+    for line in rest[3:]:  # the startup check walks Gamma's listing once, then the engine runs
+        if "/gamma/markets" not in line.url or "order=id" in line.url:
+            break
+        startup_listing += json.loads(line.payload)
+    assert len(startup_listing) == started["markets"]
+    market = [line for line in lines if line.source is Source.WS_MARKET]
+    assert market[0].event == "open" and any(line.payload for line in market)
+    # What the engine mirrored can be replayed offline from the capture alone.
+    done = subprocess.run(
+        [sys.executable, "-m", "polytui", "replay", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    replayed = json.loads(done.stdout)
+    assert replayed["errors"] == 0 and replayed["books"]
+    assert {b["state"] for b in replayed["books"].values()} <= {"LIVE", "RESYNCING", "UNPRIMED"}
+    assert sum(b["state"] == "LIVE" for b in replayed["books"].values()) > 0
 
 
 def test_an_unwritable_capture_is_a_clear_startup_error(env: dict[str, str], spawn, tmp_path):

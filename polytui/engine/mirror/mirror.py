@@ -71,7 +71,7 @@ NEVER = math.inf
 class _Burst:
     market: str
     timestamp: int
-    deadline: float  # monotonic seconds
+    deadline: float  # monotonic seconds: complete if no message of it arrives before
     tops: dict[str, mw.PriceChangeEntry] = field(default_factory=dict)  # asset -> last entry
 
 
@@ -228,10 +228,13 @@ class Mirror:
         ts, market = ev.timestamp, ev.market
         bursts = self._bursts
         burst = bursts.get(market)
+        deadline = self._clock.monotonic() + self._quiet_s  # quiet: no message for this long
         if burst is None or burst.timestamp != ts:
             if burst is not None:
                 self._complete(burst)
-            burst = bursts[market] = _Burst(market, ts, self._clock.monotonic() + self._quiet_s)
+            burst = bursts[market] = _Burst(market, ts, deadline)
+        else:
+            burst.deadline = deadline
         tops = burst.tops
         if ts > self._market_seen.get(market, 0):
             self._market_seen[market] = ts
@@ -665,11 +668,11 @@ class Mirror:
             # Deltas the venue sent before it answered may still be on their way: give them
             # a moment, then compare the answer plus what arrived since it was asked for.
             await self._clock.sleep(s.probe_grace_ms / 1000)
-            self._judge(books, asked)
+            self.judge_probe(books, asked)
             for tok in chunk:
                 tok.watch = None
 
-    def _judge(self, books: Iterable[BookSummary], asked: dict[str, int]) -> None:
+    def judge_probe(self, books: Iterable[BookSummary], asked: dict[str, int]) -> None:
         """Compare whole books (every level, not only the top: a wrong level deep in the book
         shows at no burst check): the REST answer, plus the deltas received since it was asked
         for that are not older than it, must be the local book. An answer stamped before a
