@@ -14,7 +14,8 @@ SQLite is set up for one writer and durable commits:
 * writers start transactions with ``BEGIN IMMEDIATE``: the write lock is taken first, so a
   transaction never fails half way for want of it.
 
-PostgreSQL commits are durable with its defaults (``synchronous_commit=on``, ``fsync=on``).
+PostgreSQL commits are durable with its defaults (``synchronous_commit=on``, ``fsync=on``);
+``lock_timeout`` plays the part of ``busy_timeout``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
@@ -72,7 +74,18 @@ def make_engine(
     transactions are deferred, so it never takes the write lock."""
     url = make_url(database_url(url))
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+        if url.get_backend_name() == "postgresql":
+
+            @event.listens_for(engine, "connect")
+            def _lock_timeout(dbapi_conn: Any, _record: object) -> None:
+                # PostgreSQL waits for a lock forever by default; fail like SQLite's
+                # busy_timeout instead (SQLSTATE 55P03 -> LedgerBusy).
+                with dbapi_conn.cursor() as cursor:
+                    cursor.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+                dbapi_conn.commit()
+
+        return engine
     memory = not url.database or url.database == ":memory:"
     if not memory:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +133,12 @@ def translate(exc: BaseException, where: str) -> StoreError:
         and "corrupt" in lowered
     ):
         return LedgerCorrupt(f"{where}: the database file is damaged ({message})")
-    if "unable to open" in lowered or sqlstate.startswith("08") or _is_connection_error(exc):
+    unreachable = ("unable to open", "connection failed", "connection refused", "could not connect")
+    if (
+        any(u in lowered for u in unreachable)
+        or sqlstate.startswith("08")
+        or (_is_connection_error(exc))
+    ):
         return StoreUnavailable(f"{where}: cannot reach the database ({message})")
     return StoreError(f"{where}: {message}")
 

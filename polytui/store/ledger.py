@@ -24,7 +24,7 @@ import msgspec
 from sqlalchemy import Engine, bindparam, delete, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from polytui.core.clock import Clock
 from polytui.core.ledger_events import (
@@ -227,7 +227,7 @@ class Ledger:
                 changes = self._projector.apply_all(records)
                 self._write_changes(conn, changes)
         except BaseException as exc:
-            if applied:
+            if applied or isinstance(exc, IntegrityError):  # an IntegrityError: not our rows
                 self._reload()
             if isinstance(exc, SQLAlchemyError):
                 raise translate(exc, "appending to the ledger") from exc
@@ -272,9 +272,10 @@ class Ledger:
             self._rewrite_projections()
 
     def _reload(self) -> None:
-        """After a failed write: back to exactly what is committed."""
+        """After a failed write: back to exactly what is committed (including rows another
+        connection wrote behind our back, which is what an IntegrityError on seq means)."""
         try:
-            self._projector = fold(self.records())
+            self._load()
         except StoreError as exc:
             self._broken = exc
 
