@@ -20,6 +20,8 @@ HEADLESS_MODULES = [
     "polytui.engine.startup",
     "polytui.sim.cli",
     "polytui.sim.server",
+    "polytui.store.store",
+    "polytui.store.commands",
 ]
 
 
