@@ -54,7 +54,7 @@ def running_server(database: str = "polytui_test") -> Iterator[str]:
     pgdata = data / "data"
 
     def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120, cwd=data)
 
     try:
         run(
@@ -95,6 +95,7 @@ def running_server(database: str = "polytui_test") -> Iterator[str]:
                 [*prefix, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
                 capture_output=True,
                 timeout=60,
+                cwd=data,
             )
     finally:
         shutil.rmtree(data, ignore_errors=True)
