@@ -23,7 +23,7 @@ for people.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
@@ -320,30 +320,21 @@ class Projector:
         self._asset_fills: dict[str, list[str]] = {}
         self._counts: Counter[str] = Counter()  # fills per asset that did not fail
         self._risk: Counter[str] = Counter()
-        self._notes: list[str] = []
+        self._notes: deque[str] = deque(maxlen=MAX_NOTES)
         self._anomalies = 0
         self._diffs = 0
+        self._events = 0
+        self._last_seq = 0
+        self._last_ts_ms = 0
 
     # ---- entry points --------------------------------------------------------------------
 
     def apply(self, record: ev.LedgerRecord) -> Changes:
         """Fold one record; the returned ``Changes`` are already merged into ``self.model``."""
-        stats = self.model.stats
-        if record.seq <= stats.last_seq:
-            raise ValueError(f"record seq {record.seq} after seq {stats.last_seq}: out of order")
-        changes = self._fold(record)
-        stats = LedgerStats(
-            events=stats.events + 1,
-            last_seq=record.seq,
-            last_ts_ms=record.ts_ms,
-            risk_rejections=dict(sorted(self._risk.items())),
-            reconciliation_diffs=self._diffs,
-            anomalies=self._anomalies,
-            notes=tuple(self._notes[-MAX_NOTES:]),
-        )
-        changes = msgspec.structs.replace(changes, stats=stats)
-        self.model.merge(changes)
-        return changes
+        changes = self._apply_one(record)
+        stats = self._stats()
+        self.model.stats = stats
+        return msgspec.structs.replace(changes, stats=stats)
 
     def apply_all(self, records) -> Changes:  # type: ignore[no-untyped-def]
         """Fold several records; one ``Changes`` for all of them (the latest version of each
@@ -354,16 +345,20 @@ class Projector:
         snapshots: list[PnlSnapshotView] = []
         marks: dict[str, Decimal] = {}
         kill_switch = None
-        stats = None
         for record in records:
-            c = self.apply(record)
-            orders.update((v.key, v) for v in c.orders)
-            fills.update((v.key, v) for v in c.fills)
-            positions.update((v.asset_id, v) for v in c.positions)
-            snapshots.extend(c.pnl_snapshots)
-            marks.update(c.marks)
+            c = self._apply_one(record)
+            for o in c.orders:
+                orders[o.key] = o
+            for f in c.fills:
+                fills[f.key] = f
+            for p in c.positions:
+                positions[p.asset_id] = p
+            if c.pnl_snapshots:
+                snapshots.extend(c.pnl_snapshots)
+                marks.update(c.marks)
             kill_switch = c.kill_switch or kill_switch
-            stats = c.stats or stats
+        stats = self._stats()
+        self.model.stats = stats
         return Changes(
             orders=tuple(orders.values()),
             fills=tuple(fills.values()),
@@ -372,6 +367,27 @@ class Projector:
             marks=marks,
             kill_switch=kill_switch,
             stats=stats,
+        )
+
+    def _apply_one(self, record: ev.LedgerRecord) -> Changes:
+        if record.seq <= self._last_seq:
+            raise ValueError(f"record seq {record.seq} after seq {self._last_seq}: out of order")
+        changes = self._fold(record)
+        self._events += 1
+        self._last_seq = record.seq
+        self._last_ts_ms = record.ts_ms
+        self.model.merge(changes)
+        return changes
+
+    def _stats(self) -> LedgerStats:
+        return LedgerStats(
+            events=self._events,
+            last_seq=self._last_seq,
+            last_ts_ms=self._last_ts_ms,
+            risk_rejections=dict(sorted(self._risk.items())),
+            reconciliation_diffs=self._diffs,
+            anomalies=self._anomalies,
+            notes=tuple(self._notes),
         )
 
     # ---- one record ----------------------------------------------------------------------
@@ -610,5 +626,6 @@ def fold(records) -> Projector:  # type: ignore[no-untyped-def]
     """A projector that has folded ``records`` (in seq order) from nothing."""
     projector = Projector()
     for record in records:
-        projector.apply(record)
+        projector._apply_one(record)
+    projector.model.stats = projector._stats()
     return projector

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import Engine, bindparam, delete, func, insert, inspect, select
+from sqlalchemy import Engine, delete, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -130,7 +130,7 @@ class Ledger:
         self._lock = lock
         self._projector = Projector()
         self._broken: StoreError | None = None
-        self._upserts = _Upserts(engine.dialect.name)
+        self._sql = _Statements(engine)
 
     @classmethod
     def open(
@@ -197,7 +197,7 @@ class Ledger:
         applied = False
         try:
             with self._engine.begin() as conn:
-                known = _known_seqs(conn, ids)
+                known = self._sql.known_seqs(conn, ids)
                 seq = self.last_seq
                 ts = self._clock.now_ms()
                 rows: list[dict[str, Any]] = []
@@ -222,7 +222,7 @@ class Ledger:
                     records.append(LedgerRecord(seq, eid, ts, e))
                 if not records:
                     return AppendResult(seqs, [], Changes())
-                conn.execute(insert(EVENT_TABLE), rows)
+                self._sql.run(conn, self._sql.events, rows)
                 applied = True
                 changes = self._projector.apply_all(records)
                 self._write_changes(conn, changes)
@@ -280,22 +280,22 @@ class Ledger:
             self._broken = exc
 
     def _write_changes(self, conn: Connection, changes: Changes) -> None:
-        up = self._upserts
+        sql = self._sql
         if changes.orders:
-            conn.execute(up.orders, [cv.to_row(v) for v in changes.orders])
+            sql.run(conn, sql.orders, [cv.to_row(v) for v in changes.orders])
         if changes.fills:
-            conn.execute(up.fills, [cv.to_row(v) for v in changes.fills])
+            sql.run(conn, sql.fills, [cv.to_row(v) for v in changes.fills])
         if changes.positions:
-            conn.execute(up.positions, [cv.to_row(v) for v in changes.positions])
+            sql.run(conn, sql.positions, [cv.to_row(v) for v in changes.positions])
         if changes.pnl_snapshots:
-            conn.execute(insert(_SNAPSHOTS), [cv.to_row(v) for v in changes.pnl_snapshots])
+            sql.run(conn, sql.snapshots, [cv.to_row(v) for v in changes.pnl_snapshots])
         model = self._projector.model
         state = [{"name": "stats", "value": cv.encode_state(model.stats)}]
         if changes.kill_switch is not None:
             state.append({"name": "kill_switch", "value": cv.encode_state(model.kill_switch)})
         if changes.marks:
             state.append({"name": "marks", "value": cv.encode_state(model.marks)})
-        conn.execute(up.state, state)
+        sql.run(conn, sql.state, state)
 
     def _rewrite_projections(self) -> None:
         m = self._projector.model
@@ -324,34 +324,63 @@ class Ledger:
             raise translate(exc, "writing the projections") from exc
 
 
-class _Upserts:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for each projection table, per dialect."""
+class _Statements:
+    """The writer's statements, compiled once for the engine's dialect and run straight on
+    the driver: the hot path skips SQLAlchemy's per-row parameter processing (every value
+    here is already a str, an int or None).
 
-    def __init__(self, dialect: str) -> None:
-        insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        if dialect not in ("postgresql", "sqlite"):
-            raise StoreError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
+    Projection rows are upserts (``INSERT ... ON CONFLICT (key) DO UPDATE``), which SQLite
+    and PostgreSQL spell the same way.
+    """
 
-        def upsert(table):  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        if dialect.name == "postgresql":
+            insert_for = postgresql.insert
+        elif dialect.name == "sqlite":
+            insert_for = sqlite.insert
+        else:
+            raise StoreError(f"the ledger supports SQLite and PostgreSQL, not {dialect.name}")
+        self._positional = dialect.name == "sqlite"
+
+        def compiled(stmt) -> tuple[str, tuple[str, ...] | None]:  # type: ignore[no-untyped-def]
+            c = stmt.compile(dialect=dialect)
+            return c.string, tuple(c.positiontup) if c.positional else None
+
+        def upsert(table) -> tuple[str, tuple[str, ...] | None]:  # type: ignore[no-untyped-def]
             stmt = insert_for(table)
             keys = [c.name for c in table.primary_key.columns]
             rest = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-            return stmt.on_conflict_do_update(index_elements=keys, set_=rest)
+            return compiled(stmt.on_conflict_do_update(index_elements=keys, set_=rest))
 
+        self.events = compiled(insert(EVENT_TABLE))
+        self.snapshots = compiled(insert(_SNAPSHOTS))
         self.orders = upsert(_ORDERS)
         self.fills = upsert(_FILLS)
         self.positions = upsert(_POSITIONS)
         self.state = upsert(_STATE)
 
+    @staticmethod
+    def run(
+        conn: Connection, statement: tuple[str, tuple[str, ...] | None], rows: list[dict]
+    ) -> None:
+        sql, order = statement
+        params = [tuple(row[k] for k in order) for row in rows] if order else rows
+        conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
 
-def _known_seqs(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
-    known: dict[str, int] = {}
-    stmt = select(EVENT_TABLE.c.event_id, EVENT_TABLE.c.seq).where(
-        EVENT_TABLE.c.event_id.in_(bindparam("ids", expanding=True))
-    )
-    for chunk in _chunks(sorted(set(ids)), _IN_CHUNK):
-        known.update((eid, seq) for eid, seq in conn.execute(stmt, {"ids": chunk}))
-    return known
+    def known_seqs(self, conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+        """The seqs of those ``ids`` the ledger already holds."""
+        known: dict[str, int] = {}
+        unique = sorted(set(ids))
+        if not self._positional:
+            sql = "SELECT event_id, seq FROM ledger_event WHERE event_id = ANY(%s)"
+            known.update((eid, seq) for eid, seq in conn.exec_driver_sql(sql, (unique,)))
+            return known
+        for chunk in _chunks(unique, _IN_CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT event_id, seq FROM ledger_event WHERE event_id IN ({marks})"
+            known.update((eid, seq) for eid, seq in conn.exec_driver_sql(sql, tuple(chunk)))
+        return known
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
