@@ -131,6 +131,7 @@ class Ledger:
         self._projector = Projector()
         self._broken: StoreError | None = None
         self._sql = _Statements(engine)
+        self._conn: Connection | None = None
 
     @classmethod
     def open(
@@ -196,7 +197,8 @@ class Ledger:
         payloads = [encode_event(e).decode() for e in events]  # fails before any I/O
         applied = False
         try:
-            with self._engine.begin() as conn:
+            conn = self._writer_connection()
+            with conn.begin():
                 known = self._sql.known_seqs(conn, ids)
                 seq = self.last_seq
                 ts = self._clock.now_ms()
@@ -227,6 +229,7 @@ class Ledger:
                 changes = self._projector.apply_all(records)
                 self._write_changes(conn, changes)
         except BaseException as exc:
+            self._drop_connection()
             if applied or isinstance(exc, IntegrityError):  # an IntegrityError: not our rows
                 self._reload()
             if isinstance(exc, SQLAlchemyError):
@@ -242,6 +245,7 @@ class Ledger:
         return self.snapshot()
 
     def close(self) -> None:
+        self._drop_connection()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -270,6 +274,19 @@ class Ledger:
         )
         if not current:
             self._rewrite_projections()
+
+    def _writer_connection(self) -> Connection:
+        """The one connection writes go through, kept open between writes (no pool checkout,
+        ping or reset per write); replaced after any failure."""
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+            self._conn = None
 
     def _reload(self) -> None:
         """After a failed write: back to exactly what is committed (including rows another
@@ -300,7 +317,7 @@ class Ledger:
     def _rewrite_projections(self) -> None:
         m = self._projector.model
         try:
-            with self._engine.begin() as conn:
+            with self._engine.begin() as conn:  # not the writer connection: may be busy
                 for table in (_ORDERS, _FILLS, _POSITIONS, _SNAPSHOTS, _STATE):
                     conn.execute(delete(table))
                 for table, views in (
