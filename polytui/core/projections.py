@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 import msgspec
 
@@ -41,8 +41,8 @@ from polytui.core.orders import (
 
 ZERO = Decimal(0)
 _CTX = Context(prec=34, rounding=ROUND_HALF_EVEN)
-"""Every division here uses this context, never the thread's: the writer thread and a
-rebuild must round alike."""
+"""All arithmetic here runs in this context, never the thread's: the writer thread, the
+event loop and a rebuild must round alike."""
 MAX_NOTES = 20
 
 
@@ -214,10 +214,10 @@ class ReadModel:
         )
 
     def realised(self) -> Decimal:
-        return sum((p.realised for p in self.positions.values()), ZERO)
+        return _total(p.realised for _, p in sorted(self.positions.items()))
 
     def fees(self) -> Decimal:
-        return sum((p.fees for p in self.positions.values()), ZERO)
+        return _total(p.fees for _, p in sorted(self.positions.items()))
 
     def unrealised(self, marks: dict[str, Decimal] | None = None) -> tuple[Decimal, list[str]]:
         """Unrealised PnL at ``marks`` (default: the latest mark of each asset in the ledger's
@@ -225,17 +225,25 @@ class ReadModel:
         return unrealised_at(self.positions.values(), self.marks if marks is None else marks)
 
 
+def _total(values) -> Decimal:  # type: ignore[no-untyped-def]
+    """A sum in the projections' context, in the order given (callers sort: rounding makes
+    a sum of Decimals depend on its order)."""
+    with localcontext(_CTX):
+        return sum(values, ZERO)
+
+
 def unrealised_at(positions, marks: dict[str, Decimal]) -> tuple[Decimal, list[str]]:  # type: ignore[no-untyped-def]
     total = ZERO
     unmarked = []
-    for p in sorted(positions, key=lambda p: p.asset_id):
-        if not p.size:
-            continue
-        mark = marks.get(p.asset_id)
-        if mark is None:
-            unmarked.append(p.asset_id)
-        else:
-            total += p.unrealised(mark)
+    with localcontext(_CTX):
+        for p in sorted(positions, key=lambda p: p.asset_id):
+            if not p.size:
+                continue
+            mark = marks.get(p.asset_id)
+            if mark is None:
+                unmarked.append(p.asset_id)
+            else:
+                total += p.unrealised(mark)
     return total, unmarked
 
 
@@ -280,9 +288,7 @@ class _Position:
         q = self.size
         if not q or (q > 0) == (signed > 0):  # opening or adding
             held = abs(q)
-            self.avg_cost = _CTX.divide(
-                held * self.avg_cost + fill.size * fill.price, held + fill.size
-            )
+            self.avg_cost = (held * self.avg_cost + fill.size * fill.price) / (held + fill.size)
             self.size = q + signed
             return
         closing = min(abs(q), fill.size)
@@ -372,7 +378,8 @@ class Projector:
     def _apply_one(self, record: ev.LedgerRecord) -> Changes:
         if record.seq <= self._last_seq:
             raise ValueError(f"record seq {record.seq} after seq {self._last_seq}: out of order")
-        changes = self._fold(record)
+        with localcontext(_CTX):
+            changes = self._fold(record)
         self._events += 1
         self._last_seq = record.seq
         self._last_ts_ms = record.ts_ms
