@@ -22,6 +22,7 @@ HEADLESS_MODULES = [
     "polytui.sim.server",
     "polytui.store.store",
     "polytui.store.commands",
+    "polytui.engine.order_tracker",
 ]
 
 
