@@ -125,7 +125,50 @@ def _replay(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay]
+def _add_ledger(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "ledger",
+        help="rebuild the ledger's projections, or read it (see `polytui ledger --help`)",
+        description="The append-only ledger (orders, fills, positions, PnL). `rebuild` needs "
+        "the engine stopped (one writer); `summary` and `tail` work while it runs.",
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    for name, text in (
+        ("rebuild", "fold every event again, rewrite the projections, print the summary"),
+        ("summary", "print the summary (orders by state, fills, positions, PnL), read only"),
+        ("tail", "print the last events as JSON lines, read only"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        # SUPPRESS: `polytui --db X ledger rebuild` and `polytui ledger rebuild --db X` both work.
+        action.add_argument(
+            "--db",
+            metavar="DB",
+            default=argparse.SUPPRESS,
+            help="SQLite file or database URL (default: ledger.url, else paths.db)",
+        )
+        if name == "tail":
+            action.add_argument("-n", type=int, default=20, metavar="N", help="events (20)")
+        action.set_defaults(handler=_ledger, ledger_action=name)
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from polytui.config import ledger_target
+    from polytui.store import commands
+
+    db = str(args.db) if args.db is not None else None
+    overrides = cli_overrides(args)
+    if db is not None and "://" in db:
+        overrides.setdefault("ledger", {})["url"] = db
+        overrides.get("paths", {}).pop("db", None)
+    target = ledger_target(load_settings(args.config, overrides))
+    if args.ledger_action == "rebuild":
+        return commands.rebuild(target)
+    if args.ledger_action == "summary":
+        return commands.summary(target)
+    return commands.tail(target, args.n)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay, _add_ledger]
 
 
 def build_parser() -> argparse.ArgumentParser:

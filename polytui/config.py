@@ -176,6 +176,28 @@ class ScannerSettings(_Section):
         return self
 
 
+class LedgerSettings(_Section):
+    """The ledger's database (polytui.store). Unset ``url``: the SQLite file ``paths.db``."""
+
+    url: str | None = Field(
+        default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"
+    )
+    busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000  # wait this long for a locked db
+    batch_size: Annotated[int, Field(ge=1)] = 256  # buffered events written together
+
+    @field_validator("url")
+    @classmethod
+    def _url_has_scheme(cls, url: str | None) -> str | None:
+        if url is not None and "://" not in url:
+            raise ValueError("must be a database URL (sqlite:///PATH, postgresql+psycopg://...)")
+        return url
+
+
+def ledger_target(settings: Settings) -> str | Path:
+    """Where the ledger lives: ``ledger.url`` if set, else the SQLite file ``paths.db``."""
+    return settings.ledger.url or settings.paths.db
+
+
 class UiSettings(_Section):
     theme: str = "polytui-dark"
     kill_key: str = "ctrl+k"
@@ -197,8 +219,9 @@ class Settings(BaseSettings):
     run: RunSettings = RunSettings()
     venue: VenueSettings = VenueSettings()
     mirror: MirrorSettings = MirrorSettings()
-    ui: UiSettings = UiSettings()
     scanner: ScannerSettings = ScannerSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    ui: UiSettings = UiSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -20,6 +20,9 @@ HEADLESS_MODULES = [
     "polytui.engine.startup",
     "polytui.sim.cli",
     "polytui.sim.server",
+    "polytui.store.store",
+    "polytui.store.commands",
+    "polytui.engine.order_tracker",
 ]
 
 
@@ -56,11 +59,18 @@ def test_importing_the_package_loads_only_the_package() -> None:
 
 # The dependency rule (architecture §2): what each layer may load of polytui.
 LAYER_RULES = {
+    "polytui.core": ("polytui.core",),
     "polytui.protocol": ("polytui.core", "polytui.protocol"),
     "polytui.venue": ("polytui.core", "polytui.protocol", "polytui.venue"),
     "polytui.sim": ("polytui.core.clock", "polytui.sim"),
+    "polytui.store": ("polytui.core", "polytui.store"),
 }
-FORBIDDEN_EVERYWHERE_BUT_UI = ("textual", "sqlmodel")
+FORBIDDEN_EVERYWHERE_BUT_UI = ("textual", "sqlmodel", "sqlalchemy")
+ALSO_FORBIDDEN = {  # third-party packages a layer must not load, beyond the above
+    "polytui.core": ("httpx", "aiohttp", "websockets", "psycopg"),
+    "polytui.store": ("httpx", "aiohttp", "websockets"),
+}
+ALLOWED = {"polytui.store": ("sqlmodel", "sqlalchemy")}  # persistence is the store's job
 
 
 @pytest.mark.parametrize("layer", sorted(LAYER_RULES))
@@ -77,4 +87,6 @@ def test_each_layer_loads_only_what_the_dependency_rule_allows(layer: str) -> No
     assert not {m for m in ours if not m.startswith(allowed) and m != "polytui.core"}, (
         f"{layer} loads modules outside {allowed}"
     )
-    assert not {m for m in loaded if m.split(".")[0] in FORBIDDEN_EVERYWHERE_BUT_UI}
+    forbidden = set(FORBIDDEN_EVERYWHERE_BUT_UI) - set(ALLOWED.get(layer, ()))
+    forbidden |= set(ALSO_FORBIDDEN.get(layer, ()))
+    assert not {m for m in loaded if m.split(".")[0] in forbidden}
