@@ -119,3 +119,15 @@ def test_venue_settings_reach_the_clients() -> None:
     assert ws_settings(venue).max_assets_per_conn == 7
     assert ws_settings(venue).ping_interval_s == 10.0
     assert retry_policy(venue).attempts == 2
+
+
+def test_the_readme_lists_every_mirror_setting_with_its_default():
+    import tomllib
+    from pathlib import Path
+
+    from polytui.config import MirrorSettings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = tomllib.loads(readme.split("```toml\n", 1)[1].split("```", 1)[0])["mirror"]
+    assert set(example) == set(MirrorSettings.model_fields)
+    assert MirrorSettings(**example) == MirrorSettings()
