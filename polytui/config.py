@@ -125,6 +125,7 @@ class MirrorSettings(_Section):
 
     inbox_limit: PositiveInt = 20_000  # frames waiting to be applied; beyond, frames are shed
     burst_quiet_ms: PositiveInt = 50  # a burst with no follow-up for this long is complete
+    burst_max_ms: PositiveInt = 500  # ... unless still crossed, arriving: judged by then
     lag_bound_ms: PositiveInt = 5_000  # exchange time -> applied; beyond: LAG
     stale_after_ms: PositiveInt = 60_000  # neither updated nor verified this long: STALE
     prime_timeout_ms: PositiveInt = 2_000  # no WS book this long after subscribing: REST

@@ -131,7 +131,7 @@ class Fill(NamedTuple):
 class Book:
     """The levels of one token. ``tick`` is in units (``tick_units("0.01")`` = 100)."""
 
-    __slots__ = ("tick", "slots", "bids", "asks", "best_bid_i", "best_ask_i")
+    __slots__ = ("tick", "slots", "bids", "asks", "best_bid_i", "best_ask_i", "counts")
 
     def __init__(self, tick: int) -> None:
         if tick <= 0 or UNIT % tick:
@@ -142,6 +142,7 @@ class Book:
         self.asks: list[Decimal | None] = [None] * (self.slots + 1)
         self.best_bid_i = 0  # 0: no bid
         self.best_ask_i = self.slots  # slots: no ask
+        self.counts = [0, 0]  # levels on each side (by Side), kept as they come and go
 
     # ---- changes ---------------------------------------------------------------------------
 
@@ -161,11 +162,17 @@ class Book:
             raise BadLevel(f"size {size} at {units_price(units)}")
         if size > ZERO:
             if side is Side.BID:
-                self.bids[i] = size
+                bids = self.bids
+                if bids[i] is None:
+                    self.counts[0] += 1
+                bids[i] = size
                 if i > self.best_bid_i:
                     self.best_bid_i = i
             else:
-                self.asks[i] = size
+                asks = self.asks
+                if asks[i] is None:
+                    self.counts[1] += 1
+                asks[i] = size
                 if i < self.best_ask_i:
                     self.best_ask_i = i
         elif size == ZERO:
@@ -176,6 +183,8 @@ class Book:
     def remove(self, side: Side, i: int) -> None:
         if side is Side.BID:
             bids = self.bids
+            if bids[i] is not None:
+                self.counts[0] -= 1
             bids[i] = None
             if i == self.best_bid_i:
                 while i > 0 and bids[i] is None:
@@ -183,6 +192,8 @@ class Book:
                 self.best_bid_i = i
         else:
             asks, end = self.asks, self.slots
+            if asks[i] is not None:
+                self.counts[1] -= 1
             asks[i] = None
             if i == self.best_ask_i:
                 while i < end and asks[i] is None:
@@ -195,6 +206,7 @@ class Book:
         new = Book.of(self.tick, bids, asks)
         self.bids, self.asks = new.bids, new.asks
         self.best_bid_i, self.best_ask_i = new.best_bid_i, new.best_ask_i
+        self.counts = new.counts
 
     @classmethod
     def of(
@@ -215,6 +227,8 @@ class Book:
                     raise BadLevel(f"size {size} at {units_price(units)}")
                 if size > ZERO:
                     i = units // tick
+                    if sizes[i] is None:
+                        book.counts[s] += 1
                     sizes[i] = size
                     if (i > top) if s == 0 else (i < top):
                         top = i
@@ -291,9 +305,7 @@ class Book:
         return Fill(size - left, notional / UNIT, worst)
 
     def __len__(self) -> int:
-        return sum(1 for s in self.bids if s is not None) + sum(
-            1 for s in self.asks if s is not None
-        )
+        return self.counts[0] + self.counts[1]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Book):

@@ -1,7 +1,7 @@
 """The local mirror of the order books (architecture §4): per-token books the engine can trust.
 
     mirror = Mirror(fetch_books=venue.clob.books, clock=clock)
-    stream = MarketStream(endpoints.ws_market, mirror.sink, ...)
+    stream = MarketStream(endpoints.ws_market, mirror.sink, clock=clock, ...)  # one clock
     mirror.track(market.condition_id, [yes, no]); await stream.subscribe([yes, no])
     asyncio.create_task(mirror.run())
     mirror.live_book(yes)        # a Book only while LIVE, else None
@@ -34,15 +34,16 @@ import logging
 import math
 import random
 import time
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from polytui.config import MirrorSettings
 from polytui.core.book import (
     _UNITS,
     UNIT,
     BadLevel,
+    Book,
     Side,
     price_units,
     spelling_places,
@@ -67,12 +68,17 @@ LIVE = BookState.LIVE
 NEVER = math.inf
 
 
-@dataclass(slots=True)
 class _Burst:
-    market: str
-    timestamp: int
-    deadline: float  # monotonic seconds: complete if no message of it arrives before
-    tops: dict[str, mw.PriceChangeEntry] = field(default_factory=dict)  # asset -> last entry
+    """The ``price_change`` messages of one market with one timestamp, being applied."""
+
+    __slots__ = ("market", "timestamp", "started", "deadline", "tops")
+
+    def __init__(self, market: str, timestamp: int, deadline: int, started: int) -> None:
+        self.market = market
+        self.timestamp = timestamp
+        self.started = started  # receive time (clock ms) of its first message
+        self.deadline = deadline  # complete once something later than this was received
+        self.tops: dict[str, mw.PriceChangeEntry] = {}  # asset -> its last entry
 
 
 def levels(side: Sequence[Level | mw.BookLevel]) -> Levels:
@@ -86,6 +92,26 @@ def levels(side: Sequence[Level | mw.BookLevel]) -> Levels:
             raise BadLevel(f"price {level.price} is not on the 0.0001 grid")
         out.append((units, level.size))
     return out
+
+
+def _holds(book: Book | None, ev: mw.Book) -> bool:
+    """Does ``book`` hold exactly the levels of the WS book ``ev``, on the same grid? The
+    common case of a ``book`` after a trade, checked without building a second book; any
+    doubt (another tick, an odd price, a zero level) says no and takes the full path."""
+    if book is None or ev.tick_size is None:
+        return False
+    tick = book.tick
+    if _UNITS.get(ev.tick_size) != tick:
+        return False
+    if book.counts[0] != len(ev.bids) or book.counts[1] != len(ev.asks):
+        return False
+    units_of = _UNITS
+    for sizes, levels in ((book.bids, ev.bids), (book.asks, ev.asks)):
+        for level in levels:
+            units = units_of.get(level.price)
+            if units is None or units % tick or sizes[units // tick] != level.size:
+                return False
+    return True
 
 
 def snapshot_of(book: mw.Book | BookSummary, tick: int | None, source: str) -> Snapshot:
@@ -111,9 +137,11 @@ class Mirror:
         self._fetch_books = fetch_books
         self._probe_books = probe_books or fetch_books  # truth probes never change a book
         self._clock = clock or SystemClock()
+        self._now_ms, self._monotonic = self._clock.now_ms, self._clock.monotonic  # hot path
         self._rng = rng or random.Random()
         self._on_change = on_change
-        self._quiet_s = s.burst_quiet_ms / 1000
+        self._quiet_s, self._quiet_ms = s.burst_quiet_ms / 1000, s.burst_quiet_ms
+        self._burst_max_ms = max(s.burst_max_ms, s.burst_quiet_ms)
         self._lag_bound_ms = s.lag_bound_ms
         self._hash_sample = s.hash_sample
         self.tokens: dict[str, TokenMirror] = {}
@@ -222,55 +250,54 @@ class Mirror:
                 if kind is mw.LastTradePrice:
                     tok = self.tokens.get(event.asset_id)
                     if tok is not None:
-                        tok.meta.last_trade = str(event.price)
+                        tok.meta.last_trade = event.price
 
     def _price_change(self, ev: mw.PriceChange, recv_ms: int) -> None:
         ts, market = ev.timestamp, ev.market
         bursts = self._bursts
         burst = bursts.get(market)
-        deadline = self._clock.monotonic() + self._quiet_s  # quiet: no message for this long
+        deadline = recv_ms + self._quiet_ms  # quiet: nothing of it received for this long
         if burst is None or burst.timestamp != ts:
             if burst is not None:
                 self._complete(burst)
-            burst = bursts[market] = _Burst(market, ts, deadline)
+            burst = bursts[market] = _Burst(market, ts, deadline, recv_ms)
         else:
             burst.deadline = deadline
         tops = burst.tops
         if ts > self._market_seen.get(market, 0):
             self._market_seen[market] = ts
         tokens, units_of, sides = self.tokens, _UNITS, SIDES
-        now_ms = self._clock.now_ms()
+        now_ms = self._now_ms()
         applied = 0
         for e in ev.price_changes:
             tok = tokens.get(e.asset_id)
             if tok is None:
                 self.counts["untracked"] += 1
                 continue
-            if ts > tok.seen_ms:
-                tok.seen_ms = ts
             units = units_of.get(e.price)
             if units is None:
                 units = price_units(e.price)
+            size = e.size
             side = sides.get(e.side)
             if units is None or side is None:
                 self._suspect(tok, Reason.INVARIANT_FAIL, f"bad entry {e.side} {e.price!r}")
                 continue
             if tok.state is not LIVE:
-                tok.buffer_delta((ts, side, units, e.size))
+                tok.buffer_delta((ts, side, units, size))
                 continue
             try:
-                tok.book.set(side, units, e.size)  # type: ignore[union-attr]
+                tok.book.set(side, units, size)  # type: ignore[union-attr]
             except BadLevel as exc:
                 self._suspect(tok, Reason.INVARIANT_FAIL, str(exc))
                 continue
             if tok.shadow is not None:
-                tok.shadow.append((ts, side, units, e.size))
+                tok.shadow.append((ts, side, units, size))
             if tok.watch is not None:
-                tok.watch.append((ts, side, units, e.size))
+                tok.watch.append((ts, side, units, size))
             k = tok.kpis
             k.deltas += 1
             k.last_delta_ms = now_ms
-            k.delta_exchange_ms = k.last_exchange_ms = ts
+            k.delta_exchange_ms = ts
             k.last_recv_ms = recv_ms
             tops[e.asset_id] = e
             applied += 1
@@ -280,9 +307,15 @@ class Mirror:
 
     def _applied(self, ev: mw.PriceChange, now_ms: int, recv_ms: int) -> None:
         """Per message, once some of it was applied: the lags, LAG, the hash sample."""
-        lag = now_ms - ev.timestamp
-        self.apply_lag.add(lag)
-        self.recv_lag.add(now_ms - recv_ms)
+        lag, recv_lag = now_ms - ev.timestamp, now_ms - recv_ms
+        h = self.apply_lag  # Histogram.add, inlined: once per message
+        h.counts[bisect_left(h.bounds, lag)] += 1
+        if lag > h.max:
+            h.max = lag
+        h = self.recv_lag
+        h.counts[bisect_left(h.bounds, recv_lag)] += 1
+        if recv_lag > h.max:
+            h.max = recv_lag
         if lag > self._lag_bound_ms:
             for e in ev.price_changes:
                 tok = self.tokens.get(e.asset_id)
@@ -355,15 +388,37 @@ class Mirror:
             self._suspect(yes, Reason.INVARIANT_FAIL, detail)
             self._suspect(no, Reason.INVARIANT_FAIL, detail)
 
-    def complete_bursts(self, force: bool = False) -> None:
-        """Complete the bursts whose quiet time is over (all of them with ``force``)."""
+    def complete_bursts(self, force: bool = False, now_ms: int | None = None) -> None:
+        """Complete the bursts whose quiet time is over (all of them with ``force``).
+
+        Quiet is measured in receive time: a burst is over once something received more than
+        ``burst_quiet_ms`` after its last message has been applied (``now_ms``, the receive
+        time of the frame just applied), or, with nothing left to apply, once the clock is that
+        far past it. Applying late never ends a burst early. Only the quiet time can end a
+        burst that may not be over: one that leaves a book crossed while its entries'
+        ``best_bid``/``best_ask`` (the settled state, protocol §5.4) say it is not is still
+        arriving, and is given up to ``burst_max_ms`` from its first message before it is
+        judged; a later message or another event of its market ends it at once."""
         if not self._bursts:
             return
-        now = self._clock.monotonic()
+        now = self._now_ms() if now_ms is None else now_ms
         for market, burst in list(self._bursts.items()):
-            if force or burst.deadline <= now:
+            if force or burst.deadline < now:
+                if not force and now < burst.started + self._burst_max_ms and self._arriving(burst):
+                    burst.deadline = now + self._quiet_ms
+                    continue
                 del self._bursts[market]
                 self._complete(burst)
+
+    def _arriving(self, burst: _Burst) -> bool:
+        for asset, entry in burst.tops.items():
+            tok = self.tokens.get(asset)
+            book = tok.book if tok is not None and tok.state is LIVE else None
+            if book is not None and book.crossed:
+                bid, ask = _UNITS.get(entry.best_bid, 0), _UNITS.get(entry.best_ask, UNIT)
+                if entry.best_bid and entry.best_ask and (bid or 0) < (ask or UNIT):
+                    return True
+        return False
 
     def _ws_book(self, ev: mw.Book, conn: str) -> None:
         burst = self._bursts.pop(ev.market, None)
@@ -375,11 +430,17 @@ class Mirror:
             return
         tok.conn = conn
         if ev.last_trade_price is not None:
-            tok.meta.last_trade = str(ev.last_trade_price)
+            tok.meta.last_trade = ev.last_trade_price
         if ev.min_order_size is not None:
             tok.meta.min_order_size = str(ev.min_order_size)
         if ev.neg_risk is not None:
             tok.meta.neg_risk = ev.neg_risk
+        if tok.state is LIVE and _holds(tok.book, ev):  # the usual case after a trade: agreed
+            k = tok.kpis
+            k.last_verified_ms = k.last_snapshot_ms = self._now_ms()
+            if ev.timestamp > k.snapshot_exchange_ms:
+                k.snapshot_exchange_ms = ev.timestamp
+            return
         try:
             snap = snapshot_of(ev, tok.tick, "ws")
         except (BadLevel, ValueError) as exc:
@@ -479,7 +540,7 @@ class Mirror:
         tok.fetch_after = NEVER
         k = tok.kpis
         k.last_verified_ms = k.last_snapshot_ms = now
-        k.last_exchange_ms = max(k.last_exchange_ms, snap.timestamp)
+        k.snapshot_exchange_ms = max(k.snapshot_exchange_ms, snap.timestamp)
         k.consecutive_mismatches = 0
         self._set(tok, LIVE, tok.reason, f"{snap.source} snapshot")
 
@@ -495,7 +556,7 @@ class Mirror:
         tok.book, tok.tick = book, snap.tick
         k = tok.kpis
         k.last_verified_ms = k.last_snapshot_ms = self._clock.now_ms()
-        k.last_exchange_ms = max(k.last_exchange_ms, snap.timestamp)
+        k.snapshot_exchange_ms = max(k.snapshot_exchange_ms, snap.timestamp)
 
     def rest_books(self, books: Iterable[BookSummary]) -> None:
         for summary in books:
@@ -545,9 +606,10 @@ class Mirror:
                 self._on_change(BookStateChanged(tok.asset_id, old, state, reason, detail, now))
 
     def _seen(self, tok: TokenMirror) -> int:
-        """The newest exchange time of a delta of the token's market: the two tokens share
-        one book, so a snapshot older than a change of either is stale."""
-        return max(tok.seen_ms, self._market_seen.get(tok.market, 0))
+        """The newest exchange time of a delta of the token's market (received, applied or
+        not): the two tokens share one book, so a snapshot older than a change of either is
+        stale."""
+        return self._market_seen.get(tok.market, 0)
 
     def _resync_jitter(self) -> int:
         return int(self.settings.resync_interval_ms * self._rng.uniform(0.8, 1.2))
@@ -573,11 +635,15 @@ class Mirror:
             if not inbox:
                 self._wake.clear()
                 await clock.wait(self._wake, self._quiet_s if self._bursts else None)
-                self.complete_bursts()
+                if not inbox:  # quiet: woken by the time-out, not by a frame that may end a burst
+                    self.complete_bursts()
                 continue
             started = time.perf_counter()  # a stall is wall time, whatever the clock
+            received = 0
             for _ in range(min(BATCH, len(inbox))):
                 item = inbox.popleft()
+                if type(item) is Frame:
+                    received = item.recv_ms
                 try:
                     self.process(item)
                 except Exception:  # a bug of ours must not stop the mirror; the book is suspect
@@ -585,7 +651,7 @@ class Mirror:
                     for asset in _assets_of(getattr(item, "events", ())):
                         if asset in self.tokens:
                             self._suspect(self.tokens[asset], Reason.INVARIANT_FAIL, "apply failed")
-            self.complete_bursts()
+            self.complete_bursts(now_ms=received if inbox else None)
             self.max_stall_s = max(self.max_stall_s, time.perf_counter() - started)
             await asyncio.sleep(0)
 

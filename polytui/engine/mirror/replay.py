@@ -182,8 +182,7 @@ def _rest_answer(
             continue
         asked_ms = sent_ms if sent_ms is not None else tok.kpis.last_recv_ms
         if tok.state is not BookState.LIVE:
-            known = tok.seen_ms if sent_ms is None else 0
-            tok.asked_seen_ms = max(known, seen.at(tok.market, asked_ms))
+            tok.asked_seen_ms = seen.at(tok.market, asked_ms)
             mirror.rest_books([summary])
         elif tok.kpis.last_recv_ms <= asked_ms:  # nothing arrived while it was asked: a probe
             tok.watch = []

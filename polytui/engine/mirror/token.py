@@ -52,7 +52,7 @@ class TokenKpis:
     last_delta_ms: int = 0  # when the last delta was applied
     last_snapshot_ms: int = 0  # when the last snapshot was installed or swapped in
     last_verified_ms: int = 0  # when a snapshot or probe last agreed with the book
-    last_exchange_ms: int = 0  # exchange time of the newest delta or snapshot applied
+    snapshot_exchange_ms: int = 0  # exchange time of the newest snapshot applied
     last_recv_ms: int = 0  # receive time of the frame of the last delta
     delta_exchange_ms: int = 0  # exchange time of the last delta
     deltas: int = 0
@@ -64,6 +64,11 @@ class TokenKpis:
     hash_checks: int = 0
     hash_agreements: int = 0
     resyncs: Counter[Reason] = field(default_factory=Counter)
+
+    @property
+    def last_exchange_ms(self) -> int:
+        """Exchange time of the newest delta or snapshot applied."""
+        return max(self.delta_exchange_ms, self.snapshot_exchange_ms)
 
     @property
     def last_update_ms(self) -> int:
@@ -89,7 +94,7 @@ class Meta:
 
     min_order_size: str | None = None
     neg_risk: bool | None = None
-    last_trade: str = ""
+    last_trade: Decimal | None = None  # as served (its str() is the venue's spelling)
     places: int | None = None
     spelled: bool = False  # places learnt from a book the venue sent
 
@@ -110,7 +115,6 @@ class TokenMirror:
     book: Book | None = None
     tick: int | None = None
     buffer: list[Delta] = field(default_factory=list)
-    seen_ms: int = 0  # newest exchange ms of any delta received
     asked_seen_ms: int = 0  # seen_ms when the last REST snapshot was asked for
     shadow: list[Delta] | None = None  # deltas since a preventive resync began
     watch: list[Delta] | None = None  # deltas since a truth probe was sent
@@ -168,5 +172,5 @@ class TokenMirror:
             meta.min_order_size or "",
             price_text(book.tick),
             bool(meta.neg_risk),
-            meta.last_trade,
+            "" if meta.last_trade is None else str(meta.last_trade),
         )

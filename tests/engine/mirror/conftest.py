@@ -96,15 +96,16 @@ async def rig(start_sim) -> AsyncIterator:
         endpoints = Endpoints.from_json(running.endpoints)
         http = HttpClient(endpoints, policy=RetryPolicy(attempts=3, base_s=0.01, cap_s=0.05))
         changes: list[BookStateChanged] = []
+        clock = VenueTime(running.sim.clock)  # the stream stamps frames on the mirror's clock
         mirror = Mirror(
             ClobClient(http).books,
             settings=settings,
-            clock=VenueTime(running.sim.clock),
+            clock=clock,
             rng=random.Random(1),
             on_change=changes.append,
         )
         ws = WsSettings(ping_interval_s=0.5, backoff_base_s=0.01, backoff_cap_s=0.05)
-        stream = MarketStream(endpoints.ws_market, mirror.sink, settings=ws)
+        stream = MarketStream(endpoints.ws_market, mirror.sink, settings=ws, clock=clock)
         rig = Rig(running, mirror, stream, http, changes)
         rig.task = asyncio.create_task(mirror.run())
         await stream.start()

@@ -91,7 +91,9 @@ class Chaos:
             on_change=self.changes.append,
         )
         ws = WsSettings(backoff_base_s=0.01, backoff_cap_s=0.05)
-        self.stream = MarketStream(endpoints.ws_market, self.mirror.sink, settings=ws)
+        self.stream = MarketStream(
+            endpoints.ws_market, self.mirror.sink, settings=ws, clock=self.clock
+        )
         self.tokens: list[str] = []
 
     async def admin(self, method: str, path: str, body: dict | None = None):
@@ -293,10 +295,17 @@ async def test_a_quiet_healthy_token_is_never_stale_but_an_unverifiable_one_is()
         assert c.mirror.resyncs[Reason.STALE] == 0
         assert all(c.mirror.state(t) is BookState.LIVE for t in c.tokens)
         assert c.mirror.stats()["probes"] >= len(c.tokens)
-        # The same quiet books, now with REST unreachable: nothing can vouch for them.
+        # The same quiet books, now with REST unreachable: nothing can vouch for them, and
+        # each goes STALE once the default 60 s have passed since it was last verified.
         await c.faults(http5xx=1.0)
-        await c.run_for(90_000)
-        assert c.mirror.resyncs[Reason.STALE] >= len(c.tokens)
+        unreachable_ms = c.clock.now_ms()
+        verified = {t: c.mirror.tokens[t].kpis.last_verified_ms for t in c.tokens}
+        async with asyncio.timeout(200 / 20):  # 200 s of market time at most
+            while c.mirror.resyncs[Reason.STALE] < len(c.tokens):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        stale = {x.asset_id: x.at_ms for x in c.changes if x.reason is Reason.STALE}
+        assert all(stale[t] - verified[t] >= 60_000 for t in c.tokens), (stale, verified)
+        assert min(stale.values()) >= unreachable_ms
         # Back to LIVE only on a book the venue pushed on the socket (REST answers nothing).
         revived = [c2 for c2 in c.changes if c2.new is BookState.LIVE and c2.reason is Reason.STALE]
         assert all(c2.detail == "ws snapshot" for c2 in revived), revived

@@ -30,6 +30,7 @@ async def test_events_move_the_mirror_and_the_stream_before_the_next_refresh(sca
         rig.running.endpoints["ws"] + "/market",
         sink,
         settings=WsSettings(ping_interval_s=0.5, max_assets_per_conn=4),  # 2 markets a shard
+        clock=clock,  # frames stamped on the mirror's clock
     )
     scanner._subscriber = MirrorSubscriber(mirror, stream)
     scanner._freshness = mirror_freshness(mirror)

@@ -101,7 +101,7 @@ def test_book() -> None:
         ("0.07", Decimal("182528.55")),
     ]
     assert book.asks[-1].price == "0.08"  # best ask: the LAST element
-    assert book.tick_size == Decimal("0.01")
+    assert book.tick_size == "0.01"
     assert str(book.last_trade_price) == "0.920"  # served digits kept (they enter the hash)
     assert (book.min_order_size, book.neg_risk) == (None, None)  # the WS book omits them
 
