@@ -81,6 +81,10 @@ class Approved:
         return True
 
     @property
+    def intent_id(self) -> str:
+        return self.intent.intent_id
+
+    @property
     def was_resized(self) -> bool:
         return self.shares < self.requested_shares
 
