@@ -189,7 +189,7 @@ class RiskSettings(_Section):
     resolution_buffer_s: NonNegative = 600.0  # no new exposure this close to the end date
     min_trade_usdc: Usdc = Decimal(1)
     max_trade_usdc: Usdc = Decimal(100)
-    daily_loss_cap_usdc: Usdc | None = Decimal(200)  # realised + unrealised; None: no cap
+    daily_loss_cap_usdc: Usdc | None = Decimal(200)  # realised + unrealised; 0: no cap
     daily_reset_hour_utc: Annotated[int, Field(ge=0, le=23)] = 0
     reduce_when_halted: bool = True  # a halted strategy may still reduce positions
     max_position_usdc: Usdc = Decimal(500)  # per market
@@ -207,6 +207,11 @@ class RiskSettings(_Section):
     volatility_window_s: PositiveFloat = 300.0
     volatility_ref: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.01")
     thin_depth_usdc: Usdc = Decimal(0)  # 0: no depth scaling
+
+    @field_validator("daily_loss_cap_usdc")
+    @classmethod
+    def _zero_is_no_cap(cls, cap: Decimal | None) -> Decimal | None:
+        return None if cap == 0 else cap
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> RiskSettings:
