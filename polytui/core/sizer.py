@@ -27,7 +27,7 @@ limit order (shares at price) with the intent's order type.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import NamedTuple
@@ -131,20 +131,42 @@ def fit_venue(
 # ---- the book ---------------------------------------------------------------------------------
 
 
-def _no_worse(side: OrderSide, units: int, bound: Decimal) -> bool:
-    price = units / _UNIT
-    return price <= bound if side is OrderSide.BUY else price >= bound
+def offers(book: Book, side: OrderSide) -> Iterator[tuple[int, Decimal]]:
+    """``(price units, size)`` of the levels an order of ``side`` takes, best first, lazily:
+    the walks below stop at their bound, and ``Book.levels`` would list the whole side."""
+    tick = book.tick
+    if side is OrderSide.BUY:
+        sizes, i, stop, step = book.asks, book.best_ask_i, book.slots, 1
+    else:
+        sizes, i, stop, step = book.bids, book.best_bid_i, 0, -1
+    while i != stop:
+        size = sizes[i]
+        if size is not None:
+            yield i * tick, size
+        i += step
+
+
+def _bound_units(side: OrderSide, bound: Decimal) -> int:
+    """The worst price level (in units) no worse than ``bound``."""
+    scaled = bound * _UNIT
+    whole = int(scaled.to_integral_value(ROUND_FLOOR if side is OrderSide.BUY else ROUND_CEILING))
+    return whole
+
+
+def _within(side: OrderSide, units: int, bound_units: int) -> bool:
+    return units <= bound_units if side is OrderSide.BUY else units >= bound_units
 
 
 def depth_within(book: Book, side: OrderSide, bound: Decimal) -> tuple[Decimal, Decimal]:
     """Shares and USDC the book offers to ``side`` at prices no worse than ``bound``."""
     shares = notional = ZERO
-    for level in book.levels(side.takes):
-        if not _no_worse(side, level.units, bound):
+    edge = _bound_units(side, bound)
+    for units, size in offers(book, side):
+        if not _within(side, units, edge):
             break
-        shares += level.size
-        notional += level.size * level.units / _UNIT
-    return shares, notional
+        shares += size
+        notional += size * units
+    return shares, notional / _UNIT
 
 
 class Take(NamedTuple):
@@ -165,14 +187,15 @@ def take_within(
     the shares given up are the worst ones."""
     bound = limit if vwap_bound is None else vwap_bound
     buy = side is OrderSide.BUY
+    limit_units, bound_units = _bound_units(side, limit), _bound_units(side, bound)
     taken = notional = ZERO
-    for level in book.levels(side.takes):
+    for units, size in offers(book, side):
         left = shares - taken
-        if left <= ZERO or not _no_worse(side, level.units, limit):
+        if left <= ZERO or not _within(side, units, limit_units):
             break
-        price = level.units / _UNIT
-        part = min(left, level.size)
-        if not _no_worse(side, level.units, bound):
+        price = units / _UNIT
+        part = min(left, size)
+        if not _within(side, units, bound_units):
             # the most x of this level keeping (notional + price x) / (taken + x) in bound
             room = (bound * taken - notional) if buy else (notional - bound * taken)
             part = min(part, room / abs(price - bound))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -21,7 +20,10 @@ def volatility(mids: Sequence[tuple[int, Decimal]], now_ms: int, window_ms: int)
     changes = [b - a for a, b in zip(points, points[1:], strict=False)]
     if len(changes) < 2:
         return None
-    return statistics.pstdev(changes)
+    # statistics.pstdev is exact on Decimals through Fractions, and a hundred times slower
+    # than this: Decimal arithmetic to 28 digits is exact enough for a scaling factor
+    mean = sum(changes, ZERO) / len(changes)
+    return (sum(((c - mean) ** 2 for c in changes), ZERO) / len(changes)).sqrt()
 
 
 def dynamic_scale(intent: OrderIntent, limits: RiskLimits, state: RiskState) -> tuple[Decimal, str]:

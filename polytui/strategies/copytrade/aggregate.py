@@ -47,10 +47,20 @@ class LeaderDelta:
     before: Decimal  # the leader's shares before the first fill
     after: Decimal  # and after the last
     closed_ms: int  # when the window closed (our clock)
+    net: Decimal = field(init=False)  # signed shares over the window
+    price: Decimal = field(init=False)
+    """The leader's average price in the net direction (what it paid for a net buy, got for a
+    net sell): the reference price of a copy."""
 
-    @property
-    def net(self) -> Decimal:
-        return sum((f.signed for f in self.fills), ZERO)
+    def __post_init__(self) -> None:
+        if not self.fills:
+            raise ValueError("a delta needs at least one fill")
+        net = sum((f.signed for f in self.fills), ZERO)
+        side = OrderSide.BUY if net > ZERO else OrderSide.SELL
+        same = [f for f in self.fills if f.side is side] or list(self.fills)
+        price = sum((f.notional for f in same), ZERO) / sum((f.size for f in same), ZERO)
+        object.__setattr__(self, "net", net)
+        object.__setattr__(self, "price", price)
 
     @property
     def side(self) -> OrderSide:
@@ -64,15 +74,6 @@ class LeaderDelta:
         if net > ZERO:
             return DeltaKind.OPEN if self.before < DUST else DeltaKind.ADD
         return DeltaKind.EXIT if self.after < DUST else DeltaKind.REDUCE
-
-    @property
-    def price(self) -> Decimal:
-        """The leader's average price in the net direction (what it paid for a net buy, got
-        for a net sell): the reference price of a copy."""
-        side = self.side
-        same = [f for f in self.fills if f.side is side] or list(self.fills)
-        shares = sum((f.size for f in same), ZERO)
-        return sum((f.notional for f in same), ZERO) / shares
 
     @property
     def notional(self) -> Decimal:
