@@ -34,7 +34,6 @@ the copy drift between them in USDC.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from polytui.core.book import UNIT
+from polytui.core.histogram import Histogram
 from polytui.core.risk import Approved, Gate, Verdict
 from polytui.core.sizer import NotSized, reduce_fraction, size_buy, size_sell
 from polytui.core.strategy import (
@@ -61,7 +61,9 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 GTD_FLOOR_MS = 60_000  # the venue refuses a GTD expiring sooner than now + 60 s
 DEFAULT_TICK = Decimal("0.01")
-LATENCIES_KEPT = 1000
+IN_FLIGHT_LIMIT = 10_000  # intents kept for their verdict, copies for their fills
+LATENCY_BOUNDS_MS = (250, 500, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 30_000, 60_000,
+                     120_000, 300_000)  # fmt: skip
 
 Numbers = Mapping[str, Decimal | int | str]
 
@@ -109,7 +111,7 @@ class _Copy:
 class _LeaderStats:
     outcomes: Counter[str] = field(default_factory=Counter)
     gates: Counter[str] = field(default_factory=Counter)
-    latencies: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BOUNDS_MS))
 
 
 class CopyTrader:
@@ -166,12 +168,12 @@ class CopyTrader:
             reasons = [copy.intent.reason, *(f"{r.gate}: {r.reason}" for r in cuts)]
             gate = cuts[0].gate.value if cuts else ("sizer" if copy.changed else "")
             numbers = {
+                **(cuts[0].numbers if cuts else {}),
                 "shares": verdict.shares,
                 "price": verdict.price,
                 "usdc": verdict.notional,
-                **(cuts[0].numbers if cuts else {}),
             }
-            self._live[verdict.intent_id] = copy
+            _put(self._live, verdict.intent_id, copy)
             return self._record(
                 delta,
                 Outcome.RESIZED if changed else Outcome.COPIED,
@@ -196,7 +198,7 @@ class CopyTrader:
         copy = self._live.get(intent_id)
         if copy is not None:
             stats = self._stats_of(copy.delta.leader)
-            stats.latencies.append(max(0, sent_ms - copy.delta.last_ms))
+            stats.latency.add(max(0, sent_ms - copy.delta.last_ms))
 
     def on_fill(self, intent_id: str, shares: Decimal) -> None:
         """``shares`` of one of our copies filled: they count as held by copies of its
@@ -245,15 +247,13 @@ class CopyTrader:
                 want = self._target.get((leader, asset), ZERO) * mark
                 ours, target, drift = ours + held, target + want, drift + abs(held - want)
             stats = self._stats_of(leader)
-            lat = sorted(stats.latencies)
             out[leader] = {
                 "outcomes": dict(stats.outcomes),
                 "skipped_by": dict(stats.gates),
                 "exposure_usdc": ours,
                 "target_usdc": target,
                 "copy_drift_usdc": drift,
-                "latency_p50_ms": _quantile(lat, 0.5),
-                "latency_p99_ms": _quantile(lat, 0.99),
+                "latency_ms": stats.latency.as_dict(),  # leader fill -> our order
             }
         return out
 
@@ -322,7 +322,7 @@ class CopyTrader:
                               steps, now)  # fmt: skip
         key = (delta.leader, delta.asset)
         self._target[key] = self._target.get(key, ZERO) + sized.amount / limit
-        self._pending[intent.intent_id] = _Copy(delta, intent, tuple(steps), len(steps) > 1)
+        _put(self._pending, intent.intent_id, _Copy(delta, intent, tuple(steps), len(steps) > 1))
         return [intent]
 
     def _sell(
@@ -347,7 +347,9 @@ class CopyTrader:
         limit = max(delta.price - self.params.price_offset, tick)
         intent = self._intent(delta, leader, OrderSide.SELL, sized.amount, SizeUnit.SHARES, limit,
                               list(sized.steps), now)  # fmt: skip
-        self._pending[intent.intent_id] = _Copy(delta, intent, sized.steps, len(sized.steps) > 1)
+        _put(
+            self._pending, intent.intent_id, _Copy(delta, intent, sized.steps, len(sized.steps) > 1)
+        )
         return [intent]
 
     def _intent(
@@ -459,10 +461,9 @@ def _tick(book) -> Decimal:
     return Decimal(book.tick) / UNIT if book is not None else DEFAULT_TICK
 
 
-def _quantile(values: list[int], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[min(98, max(0, round(q * 100) - 1))]
+def _put(table: dict[str, _Copy], key: str, copy: _Copy) -> None:
+    """Insert, dropping the oldest entry beyond ``IN_FLIGHT_LIMIT`` (an engine that never
+    reports back must not grow memory without end)."""
+    table[key] = copy
+    if len(table) > IN_FLIGHT_LIMIT:
+        del table[next(iter(table))]

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from polytui.core.clock import Clock
+from polytui.core.histogram import Histogram
 from polytui.strategies.copytrade.aggregate import Aggregator, LeaderBook, LeaderDelta
 from polytui.strategies.copytrade.fills import LeaderFill
 from polytui.strategies.copytrade.params import FeedParams, LeaderParams
@@ -52,7 +52,8 @@ from polytui.strategies.copytrade.watermark import Watermark
 log = logging.getLogger("polytui.strategies.copytrade.feed")
 ZERO = Decimal(0)
 DRIFT_DUST = Decimal("0.01")
-LAGS_KEPT = 1000
+LAG_BOUNDS_MS = (250, 500, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000,
+                 300_000)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class _Leader:
     marks: dict[str, Decimal] = field(default_factory=dict)
     suspect: set[str] = field(default_factory=set)  # assets that drifted at the last re-sync
     drift: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
-    lags: deque[int] = field(default_factory=lambda: deque(maxlen=LAGS_KEPT))
+    lag: Histogram = field(default_factory=lambda: Histogram(LAG_BOUNDS_MS))
     fills: int = 0
     polls: int = 0
     errors: int = 0
@@ -204,7 +205,7 @@ class LeaderFeed:
         now = self.clock.now_ms()
         for fill in s.watermark.admit(got):
             s.fills += 1
-            s.lags.append(max(0, fill.seen_ms - fill.ts_ms))
+            s.lag.add(max(0, fill.seen_ms - fill.ts_ms))
             s.history.append(fill)
             before = s.book.apply(fill)
             self.aggregator.add(fill, before, now)
@@ -277,7 +278,6 @@ class LeaderFeed:
     def kpis(self) -> dict[str, dict]:
         out = {}
         for address, s in self.leaders.items():
-            lags = sorted(s.lags)
             out[address] = {
                 "name": s.params.label,
                 "primed": s.primed,
@@ -287,18 +287,8 @@ class LeaderFeed:
                 "polls": s.polls,
                 "errors": s.errors,
                 "last_error": s.last_error,
-                "index_lag_p50_ms": _quantile(lags, 0.5),
-                "index_lag_p99_ms": _quantile(lags, 0.99),
+                "index_lag_ms": s.lag.as_dict(),  # a fill's time -> when we saw it
                 "drift": {a: {"rebuilt": r, "reported": v} for a, (r, v) in s.drift.items()},
                 "open_windows": self.aggregator.open_for(address),
             }
         return out
-
-
-def _quantile(values: list[int], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[min(98, max(0, round(q * 100) - 1))]

@@ -112,7 +112,7 @@ async def test_a_window_closes_between_polls(running) -> None:
     (delta,) = [i for i in items if isinstance(i, LeaderDelta)]
     assert delta.closed_ms == T0 + 105_000 and delta.net == D(10)
     assert delta.seen_ms == T0 + 102_000
-    assert feed.kpis()[LEADER]["index_lag_p50_ms"] == 1000
+    assert feed.kpis()[LEADER]["index_lag_ms"]["p50"] == 1000
 
 
 async def test_resync_and_rescore_on_their_schedules(running) -> None:
