@@ -260,14 +260,14 @@ class CopySettings(_Section):
     kelly_fraction: Fraction | None = None  # None: no Kelly damping
     price_offset: PriceDelta = Decimal("0.02")  # limit price = reference +/- this
     order_type: Literal["FAK", "GTD"] = "FAK"
-    gtd_slack_s: Annotated[int, Field(ge=1)] = (
-        5  # GTD expiry: now + 60 s (the venue's floor) + this
-    )
+    gtd_slack_s: Annotated[int, Field(ge=1)] = 5  # GTD expiry: now + 60 s (the floor) + this
     bankroll_usdc: Usdc | None = None  # ours; None: our equity (cash + positions)
 
     @field_validator("leaders")
     @classmethod
-    def _leaders_are_distinct(cls, leaders: tuple[LeaderSettings, ...]):
+    def _leaders_are_distinct(
+        cls, leaders: tuple[LeaderSettings, ...]
+    ) -> tuple[LeaderSettings, ...]:
         seen = [leader.address for leader in leaders]
         if len(seen) != len(set(seen)):
             raise ValueError("a leader is listed twice")

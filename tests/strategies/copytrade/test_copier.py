@@ -16,6 +16,7 @@ from polytui.core.strategy import (
     OrderType,
     SizeUnit,
     SnapshotContext,
+    Strategy,
     intent_id,
 )
 from polytui.strategies.copytrade import (
@@ -249,3 +250,11 @@ def test_kpis_latency_exposure_and_copy_drift(trader) -> None:
     assert k["target_usdc"] == D(50) / D("0.52") * D("0.49")
     assert k["copy_drift_usdc"] == abs(k["target_usdc"] - k["exposure_usdc"])
     assert t.leader_exposure(ctx()) == {LEADER: D(96) * D("0.49")}
+
+
+def test_the_copy_trader_is_a_strategy_that_reacts_to_its_inputs_only(trader) -> None:
+    t, _ = trader
+    strategy: Strategy = t
+    assert strategy.name == "copytrade"
+    assert strategy.on_book(ctx(), ASSET) == [] and strategy.on_timer(ctx()) == []
+    assert strategy.on_input(ctx(), "something else") == []
