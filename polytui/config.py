@@ -10,9 +10,11 @@ the key, what was wrong and where the value came from.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -199,6 +201,102 @@ def ledger_target(settings: Settings) -> str | Path:
     return settings.ledger.url or settings.paths.db
 
 
+Usdc = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+PriceDelta = Annotated[Decimal, Field(ge=0, lt=1, allow_inf_nan=False)]  # price units
+
+
+class RiskSettings(_Section):
+    """The risk gates (``polytui.core.risk``): caps stop, never warn. USDC amounts, prices in
+    price units (0.01 is a cent), times in seconds."""
+
+    resolution_buffer_s: NonNegative = 600.0  # no new exposure this close to the end date
+    min_trade_usdc: Usdc = Decimal(1)
+    max_trade_usdc: Usdc = Decimal(100)
+    daily_loss_cap_usdc: Usdc | None = Decimal(200)  # realised + unrealised; 0: no cap
+    daily_reset_hour_utc: Annotated[int, Field(ge=0, le=23)] = 0
+    reduce_when_halted: bool = True  # a halted strategy may still reduce positions
+    max_position_usdc: Usdc = Decimal(500)  # per market
+    max_open_positions: Annotated[int, Field(ge=0)] = 20
+    max_total_exposure_usdc: Usdc = Decimal(2000)
+    max_leader_exposure_usdc: Usdc = Decimal(1000)  # per leader, unless its own cap is set
+    categories: tuple[str, ...] = ()  # allow list of tags; empty: any
+    max_signal_age_s: PositiveFloat = 30.0
+    max_chase: PriceDelta = Decimal("0.03")  # adverse move from the reference price
+    max_slippage: PriceDelta = Decimal("0.02")  # VWAP from the reference price
+    slippage_action: Literal["shrink", "skip"] = "shrink"
+    rate_window_s: PositiveFloat = 60.0
+    max_orders_per_window: PositiveInt = 30
+    dynamic_limits: bool = False  # scale new exposure by volatility and thin depth
+    volatility_window_s: PositiveFloat = 300.0
+    volatility_ref: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.01")
+    thin_depth_usdc: Usdc = Decimal(0)  # 0: no depth scaling
+
+    @field_validator("daily_loss_cap_usdc")
+    @classmethod
+    def _zero_is_no_cap(cls, cap: Decimal | None) -> Decimal | None:
+        return None if cap == 0 else cap
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> RiskSettings:
+        if self.min_trade_usdc > self.max_trade_usdc:
+            raise ValueError("min_trade_usdc is above max_trade_usdc")
+        return self
+
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+class LeaderSettings(_Section):
+    """One wallet to copy."""
+
+    address: str  # the leader's proxy wallet (its profile address)
+    name: str = ""
+    cash_usdc: Usdc | None = None  # its cash beside /value; None: estimated from history
+    scale: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(1)  # times the pro-rata size
+    max_exposure_usdc: Usdc | None = None  # None: risk.max_leader_exposure_usdc
+
+    @field_validator("address")
+    @classmethod
+    def _is_address(cls, address: str) -> str:
+        if not _ADDRESS.match(address):
+            raise ValueError("must be 0x and 40 hex digits")
+        return address.lower()
+
+
+class CopySettings(_Section):
+    """The copy-trading strategy (``polytui.strategies.copytrade``)."""
+
+    leaders: tuple[LeaderSettings, ...] = ()
+    poll_s: PositiveFloat = 2.0  # Data API /activity per leader
+    lookback_s: PositiveFloat = 300.0  # each poll re-reads this far back (indexing lag)
+    window_s: NonNegative = 3.0  # a leader's fills this close together are one intent
+    resync_s: PositiveFloat = 60.0  # /positions and /value of each leader
+    score_s: PositiveFloat = 300.0  # rescoring from history
+    history_days: PositiveFloat = 30.0  # history kept for scoring
+    min_trades: Annotated[int, Field(ge=1)] = 30  # sample size floor for a score
+    min_score: Annotated[float, Field(ge=-1, le=1)] = 0.0  # composite score threshold
+    max_drawdown: Fraction = 0.5  # cut a leader off beyond this drawdown of its bankroll
+    max_loss_streak: PositiveInt = 5  # cut a leader off after this many losing trades in a row
+    shape_quantile: Annotated[float, Field(gt=0, lt=1)] = 0.95  # larger trades are unusual
+    shape_action: Literal["shrink", "skip"] = "shrink"
+    depth_fraction: Fraction = 0.25  # of the USDC within the slippage bound
+    kelly_fraction: Fraction | None = None  # None: no Kelly damping
+    price_offset: PriceDelta = Decimal("0.02")  # limit price = reference +/- this
+    order_type: Literal["FAK", "GTD"] = "FAK"
+    gtd_slack_s: Annotated[int, Field(ge=1)] = 5  # GTD expiry: now + 60 s (the floor) + this
+    bankroll_usdc: Usdc | None = None  # ours; None: our equity (cash + positions)
+
+    @field_validator("leaders")
+    @classmethod
+    def _leaders_are_distinct(
+        cls, leaders: tuple[LeaderSettings, ...]
+    ) -> tuple[LeaderSettings, ...]:
+        seen = [leader.address for leader in leaders]
+        if len(seen) != len(set(seen)):
+            raise ValueError("a leader is listed twice")
+        return leaders
+
+
 class UiSettings(_Section):
     theme: str = "polytui-dark"
     kill_key: str = "ctrl+k"
@@ -222,6 +320,8 @@ class Settings(BaseSettings):
     mirror: MirrorSettings = MirrorSettings()
     scanner: ScannerSettings = ScannerSettings()
     ledger: LedgerSettings = LedgerSettings()
+    risk: RiskSettings = RiskSettings()
+    copytrade: CopySettings = CopySettings()
     ui: UiSettings = UiSettings()
 
     @classmethod

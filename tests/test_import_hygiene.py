@@ -64,6 +64,7 @@ LAYER_RULES = {
     "polytui.venue": ("polytui.core", "polytui.protocol", "polytui.venue"),
     "polytui.sim": ("polytui.core.clock", "polytui.sim"),
     "polytui.store": ("polytui.core", "polytui.store"),
+    "polytui.strategies": ("polytui.core", "polytui.protocol", "polytui.strategies"),
 }
 FORBIDDEN_EVERYWHERE_BUT_UI = ("textual", "sqlmodel", "sqlalchemy")
 ALSO_FORBIDDEN = {  # third-party packages a layer must not load, beyond the above
@@ -90,3 +91,18 @@ def test_each_layer_loads_only_what_the_dependency_rule_allows(layer: str) -> No
     forbidden = set(FORBIDDEN_EVERYWHERE_BUT_UI) - set(ALLOWED.get(layer, ()))
     forbidden |= set(ALSO_FORBIDDEN.get(layer, ()))
     assert not {m for m in loaded if m.split(".")[0] in forbidden}
+
+
+def test_core_and_strategies_load_no_io_library() -> None:
+    """``core`` is pure and ``strategies`` reach the venue only through the ports they are
+    given: neither loads an HTTP, WebSocket or database library, nor the settings."""
+    modules = sorted(
+        ".".join(p.relative_to(REPO_ROOT).with_suffix("").parts)
+        for layer in ("core", "strategies")
+        for p in REPO_ROOT.joinpath("polytui", layer).rglob("*.py")
+        if p.name != "__init__.py"
+    )
+    loaded = modules_loaded_by("\n".join(f"import {m}" for m in modules))
+    roots = {m.split(".")[0] for m in loaded}
+    assert not roots & {"httpx", "aiohttp", "websockets", "sqlalchemy", "sqlmodel", "textual"}
+    assert "polytui.config" not in loaded and "pydantic_settings" not in roots
