@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_ui:
         from polytui.headless import run_headless
 
-        return run_headless(settings)
+        return run_headless(settings, events=args.events)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _error("the terminal UI needs a terminal (stdin and stdout must be a TTY).")
         print("  To run without one: polytui --no-ui", file=sys.stderr)
@@ -186,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ui",
         action="store_true",
         help="run headless: JSON log lines on stdout, diagnostics on stderr",
+    )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="with --no-ui: engine events as JSON lines on stdout (the log goes to stderr)",
     )
     parser.add_argument(
         "--sim-url",

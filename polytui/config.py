@@ -34,6 +34,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from polytui.ops.settings import AlertSettings, KeysSettings, LogSettings, MetricsSettings
+
 ENV_PREFIX = "POLYTUI_"
 ENV_NESTED_DELIMITER = "__"
 
@@ -222,6 +224,10 @@ class Settings(BaseSettings):
     scanner: ScannerSettings = ScannerSettings()
     ledger: LedgerSettings = LedgerSettings()
     ui: UiSettings = UiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    alerts: AlertSettings = AlertSettings()
+    log: LogSettings = LogSettings()
+    keys: KeysSettings = KeysSettings()
 
     @classmethod
     def settings_customise_sources(
