@@ -26,6 +26,7 @@ from typing import Any
 
 from polytui import exit_codes
 from polytui.config import ConfigError, load_settings
+from polytui.opscli import OPS_COMMANDS
 
 EPILOG = """\
 exit codes: 0 ok (including a stop on --duration or a signal), 1 runtime failure,
@@ -169,6 +170,7 @@ def _ledger(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay, _add_ledger]
+COMMANDS += OPS_COMMANDS  # keys, backup, restore, doctor (polytui/opscli.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
