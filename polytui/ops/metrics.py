@@ -92,14 +92,18 @@ def _num(data: Any, *path: str) -> float | None:
     return None
 
 
-def _histogram_copy(value: Any) -> tuple[tuple[float, ...], tuple[int, ...]] | None:
-    """(bounds, counts) of a core histogram (or of a dict with ``bounds`` and ``counts``)."""
+HistogramCopy = tuple[tuple[float, ...], tuple[int, ...], float | None]
+
+
+def _histogram_copy(value: Any) -> HistogramCopy | None:
+    """(bounds, counts, sum) of a core histogram (or of a dict with ``bounds``, ``counts`` and
+    optionally ``sum``), in milliseconds."""
     if isinstance(value, CoreHistogram):
-        return value.bounds, tuple(value.counts)
+        return value.bounds, tuple(value.counts), getattr(value, "sum", None)
     if isinstance(value, Mapping) and "bounds" in value and "counts" in value:
         bounds, counts = tuple(value["bounds"]), tuple(value["counts"])
         if len(counts) == len(bounds) + 1:
-            return bounds, counts
+            return bounds, counts, value.get("sum")
     return None
 
 
@@ -248,14 +252,14 @@ def _latency(f: _Families, latency: Any) -> None:
         labels=["stage"],
     )
     if isinstance(latency, Mapping):
-        for stage, (bounds, counts) in sorted(latency.items()):
+        for stage, (bounds, counts, total) in sorted(latency.items()):
             cumulative, buckets = 0, []
             for bound, count in zip(bounds, counts, strict=False):
                 cumulative += count
                 buckets.append((repr(bound / 1000), cumulative))
             cumulative += counts[-1]
             buckets.append(("+Inf", cumulative))
-            family.add_metric([stage], buckets, None)
+            family.add_metric([stage], buckets, None if total is None else total / 1000)
     f.out.append(family)
 
 
