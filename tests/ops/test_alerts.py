@@ -15,8 +15,16 @@ from polytui.engine.mirror import BookState, BookStateChanged, Reason
 from polytui.ops import alerts as a
 from polytui.ops.settings import AlertSettings, WebhookSettings
 
-S = AlertSettings(book_not_live_s=30, ws_down_s=10, clock_skew_s=2, reject_min=3,
-                  reject_window_s=60, reject_rate=0.5, repeat_s=600, max_per_minute=3)
+S = AlertSettings(
+    book_not_live_s=30,
+    ws_down_s=10,
+    clock_skew_s=2,
+    reject_min=3,
+    reject_window_s=60,
+    reject_rate=0.5,
+    repeat_s=600,
+    max_per_minute=3,
+)
 T0 = 1_795_000_000_000
 
 
@@ -29,8 +37,12 @@ def inputs(health: dict | None = None, **kw) -> a.AlertInputs:
 
 
 def test_a_healthy_engine_raises_nothing() -> None:
-    health = {"scanner": {"stalled": False}, "market_stream": {"shards": 1, "connected": 1},
-              "kill_switch": {"engaged": False}, "reconciler": {"drift": 0}}
+    health = {
+        "scanner": {"stalled": False},
+        "market_stream": {"shards": 1, "connected": 1},
+        "kill_switch": {"engaged": False},
+        "reconciler": {"drift": 0},
+    }
     assert a.evaluate(inputs(health, clock_skew_s=0.3), S) == []
 
 
@@ -38,16 +50,25 @@ def test_a_healthy_engine_raises_nothing() -> None:
     ("health", "kw", "expected"),
     [
         ({"kill_switch": {"engaged": True, "reason": "drawdown"}}, {}, ["kill_switch"]),
-        ({"risk": {"caps_tripped": ["daily_loss", "per_market"]}}, {},
-         ["cap_tripped:daily_loss", "cap_tripped:per_market"]),
-        ({"scanner": {"stalled": True, "lag_ms": 20000, "last_error": "timeout"}}, {},
-         ["scanner_stalled"]),
+        (
+            {"risk": {"caps_tripped": ["daily_loss", "per_market"]}},
+            {},
+            ["cap_tripped:daily_loss", "cap_tripped:per_market"],
+        ),
+        (
+            {"scanner": {"stalled": True, "lag_ms": 20000, "last_error": "timeout"}},
+            {},
+            ["scanner_stalled"],
+        ),
         ({"reconciler": {"drift": 2}}, {}, ["reconciliation_drift"]),
         ({}, {"clock_skew_s": -3.5}, ["clock_skew"]),
         ({}, {"loop_lag_s": 1.5}, ["loop_stall"]),
         ({}, {"not_live_since": {"a1": T0 - 31_000, "a2": T0 - 5_000}}, ["book_not_live"]),
-        ({"market_stream": {"shards": 2, "connected": 1}}, {"ws_down_since_ms": T0 - 10_000},
-         ["ws_down:market"]),
+        (
+            {"market_stream": {"shards": 2, "connected": 1}},
+            {"ws_down_since_ms": T0 - 10_000},
+            ["ws_down:market"],
+        ),
         ({}, {"user_ws_down_since_ms": T0 - 11_000}, ["ws_down:user"]),
         ({}, {"rejects_in_window": 3, "checked_in_window": 4}, ["reject_spike"]),
         ({}, {"rejects_in_window": 3, "checked_in_window": 10}, []),  # 30 %: under the rate
@@ -107,8 +128,13 @@ def test_dedupe_repeat_and_resolve() -> None:
 
 
 def test_payloads() -> None:
-    c = a.Condition("kill_switch", "kill_switch", "critical", "kill switch engaged: drawdown",
-                    {"reason": "drawdown", "secret": "hidden-value"})
+    c = a.Condition(
+        "kill_switch",
+        "kill_switch",
+        "critical",
+        "kill switch engaged: drawdown",
+        {"reason": "drawdown", "secret": "hidden-value"},
+    )
     note = a.Notification("firing", c, T0, T0 + 5000)
     slack = a.webhook_payload(note, "slack", "vps1")
     assert slack["text"] == slack["content"]
@@ -141,8 +167,9 @@ def note(key: str = "k") -> a.Notification:
 
 
 def settings_with(*names: str, **kw) -> AlertSettings:
-    hooks = tuple(WebhookSettings(url=f"http://127.0.0.1:9/{n}", name=n, format="json")
-                  for n in names)
+    hooks = tuple(
+        WebhookSettings(url=f"http://127.0.0.1:9/{n}", name=n, format="json") for n in names
+    )
     return S.model_copy(update={"webhooks": hooks, **kw})
 
 
@@ -196,8 +223,9 @@ async def test_a_dead_webhook_never_blocks_submit_nor_the_other_webhooks() -> No
             await hang.wait()
         return await good(url, body, timeout_s)
 
-    dispatcher = a.Dispatcher(settings_with("dead", "good", queue_size=2, max_per_minute=100),
-                              clock, post=post)
+    dispatcher = a.Dispatcher(
+        settings_with("dead", "good", queue_size=2, max_per_minute=100), clock, post=post
+    )
     task = asyncio.create_task(dispatcher.run())
     for i in range(6):
         dispatcher.submit(note(f"k{i}"))  # returns at once whatever the webhooks do
@@ -224,8 +252,12 @@ async def test_delivery_to_a_real_loopback_receiver() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        settings = S.model_copy(update={
-            "webhooks": (WebhookSettings(url=url, format="slack"),), "retry_backoff_s": 0.01})
+        settings = S.model_copy(
+            update={
+                "webhooks": (WebhookSettings(url=url, format="slack"),),
+                "retry_backoff_s": 0.01,
+            }
+        )
         from polytui.core.clock import SystemClock
 
         dispatcher = a.Dispatcher(settings, SystemClock())

@@ -50,9 +50,12 @@ def data(tmp_path: Path) -> Path:
 
 
 def test_round_trip(data: Path, tmp_path: Path) -> None:
-    report = b.create_backup(tmp_path / "out" / "x.backup", db=data / "polytui.db",
-                             key_files=[data / "sim-key", data / "keystore.json"],
-                             passphrase=PASS)
+    report = b.create_backup(
+        tmp_path / "out" / "x.backup",
+        db=data / "polytui.db",
+        key_files=[data / "sim-key", data / "keystore.json"],
+        passphrase=PASS,
+    )
     raw = report.path.read_bytes()
     assert os.stat(report.path).st_mode & 0o777 == 0o600
     assert SIM_KEY.strip()[2:].encode() not in raw and b"ledger_event" not in raw
@@ -75,15 +78,18 @@ def test_a_backup_is_consistent_while_a_writer_appends(data: Path, tmp_path: Pat
     make_ledger(db, 1)
     writer = subprocess.Popen(
         [sys.executable, "-m", "tests.store.writer_proc", str(db), "0", "400"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert writer.stdout is not None
     seen = []
     try:
         writer.stdout.readline()  # the writer holds the ledger now
         for n in range(4):
-            report = b.create_backup(tmp_path / f"b{n}.backup", db=db, key_files=[],
-                                     passphrase=PASS)
+            report = b.create_backup(
+                tmp_path / f"b{n}.backup", db=db, key_files=[], passphrase=PASS
+            )
             ledger = report.manifest["ledger"]
             assert ledger["events"] == ledger["last_seq"]  # no gap: one transaction's snapshot
             seen.append(ledger["last_seq"])
@@ -97,8 +103,9 @@ def test_a_backup_is_consistent_while_a_writer_appends(data: Path, tmp_path: Pat
 
 
 def test_wrong_passphrase_damage_and_truncation_are_refused(data: Path, tmp_path: Path) -> None:
-    report = b.create_backup(tmp_path / "x.backup", db=data / "polytui.db", key_files=[],
-                             passphrase=PASS)
+    report = b.create_backup(
+        tmp_path / "x.backup", db=data / "polytui.db", key_files=[], passphrase=PASS
+    )
     with pytest.raises(b.BackupError, match="wrong passphrase"):
         b.check_backup(report.path, Secret("another passphrase"))
     raw = bytearray(report.path.read_bytes())
@@ -128,13 +135,17 @@ def test_large_ledgers_span_many_chunks(tmp_path: Path) -> None:
     conn.close()
     report = b.create_backup(tmp_path / "big.backup", db=db, key_files=[], passphrase=PASS)
     assert report.size > 2 * CHUNK
-    assert b.check_backup(report.path, PASS)["ledger"] == {"source": str(db), "events": 0,
-                                                            "last_seq": 0}
+    assert b.check_backup(report.path, PASS)["ledger"] == {
+        "source": str(db),
+        "events": 0,
+        "last_seq": 0,
+    }
 
 
 def test_restore_never_loses_what_is_there(data: Path, tmp_path: Path) -> None:
-    report = b.create_backup(tmp_path / "x.backup", db=data / "polytui.db",
-                             key_files=[data / "sim-key"], passphrase=PASS)
+    report = b.create_backup(
+        tmp_path / "x.backup", db=data / "polytui.db", key_files=[data / "sim-key"], passphrase=PASS
+    )
     make_ledger(data / "polytui.db", 5, "later")  # the live ledger moved on: 35 events
     with pytest.raises(b.BackupError, match="--force"):
         b.restore_backup(report.path, PASS, db=data / "polytui.db", data_dir=data)
@@ -143,14 +154,12 @@ def test_restore_never_loses_what_is_there(data: Path, tmp_path: Path) -> None:
     holder = Ledger.open(str(data / "polytui.db"), SystemClock())  # an engine is running
     try:
         with pytest.raises(b.BackupError, match="in use"):
-            b.restore_backup(report.path, PASS, db=data / "polytui.db", data_dir=data,
-                             force=True)
+            b.restore_backup(report.path, PASS, db=data / "polytui.db", data_dir=data, force=True)
     finally:
         holder.close()
     assert events_in(data / "polytui.db") == (35, 35)
 
-    result = b.restore_backup(report.path, PASS, db=data / "polytui.db", data_dir=data,
-                              force=True)
+    result = b.restore_backup(report.path, PASS, db=data / "polytui.db", data_dir=data, force=True)
     assert events_in(data / "polytui.db") == (30, 30)
     kept = {p.name.split(".before-restore-")[0] for p in result.kept_aside}
     assert {"polytui.db", "sim-key"} <= kept
@@ -160,12 +169,14 @@ def test_restore_never_loses_what_is_there(data: Path, tmp_path: Path) -> None:
 
 def test_nothing_to_back_up_and_an_existing_destination(tmp_path: Path, data: Path) -> None:
     with pytest.raises(b.BackupError, match="nothing to back up"):
-        b.create_backup(tmp_path / "x.backup", db=None, key_files=[tmp_path / "sim-key"],
-                        passphrase=PASS)
+        b.create_backup(
+            tmp_path / "x.backup", db=None, key_files=[tmp_path / "sim-key"], passphrase=PASS
+        )
     (tmp_path / "taken.backup").write_text("mine")
     with pytest.raises(b.BackupError, match="exists"):
-        b.create_backup(tmp_path / "taken.backup", db=data / "polytui.db", key_files=[],
-                        passphrase=PASS)
+        b.create_backup(
+            tmp_path / "taken.backup", db=data / "polytui.db", key_files=[], passphrase=PASS
+        )
     assert (tmp_path / "taken.backup").read_text() == "mine"
     folder = tmp_path / "backups"
     folder.mkdir()

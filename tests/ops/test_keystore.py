@@ -17,9 +17,11 @@ from polytui.protocol.auth import ApiCreds
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ADDRESS = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
 PASS = Secret("correct horse battery staple")
-CREDS = ApiCreds(api_key="550e8400-e29b-41d4-a716-446655440000",
-                 secret="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=",
-                 passphrase="f1e2d3c4b5a6978877665544332211aa")
+CREDS = ApiCreds(
+    api_key="550e8400-e29b-41d4-a716-446655440000",
+    secret="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=",
+    passphrase="f1e2d3c4b5a6978877665544332211aa",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -34,8 +34,14 @@ def test_no_secret_reaches_a_log_line_whatever_field_it_is_in(redactor: Redactor
     log("failed", level="error", error=f"POST /auth failed: secret={API_SECRET}")
     log("wrapped", value=Secret("not-registered-anywhere"), items=[PASSPHRASE, 3])
     text = out.getvalue()
-    for secret in (PRIVATE_KEY, PRIVATE_KEY[2:], PRIVATE_KEY[2:].upper(), API_SECRET, PASSPHRASE,
-                   "not-registered-anywhere"):
+    for secret in (
+        PRIVATE_KEY,
+        PRIVATE_KEY[2:],
+        PRIVATE_KEY[2:].upper(),
+        API_SECRET,
+        PASSPHRASE,
+        "not-registered-anywhere",
+    ):
         assert secret not in text
     records = lines(out)
     assert records[0]["fields"] == {"private_key": MASK, "note": f"key is {MASK}"}
@@ -70,7 +76,10 @@ def test_stdlib_logging_goes_through_the_same_redacted_writer(redactor: Redactor
     records = lines(out)
     assert [r["event"] for r in records] == ["log", "log"]
     assert records[0]["level"] == "warning"
-    assert records[0]["fields"] == {"logger": "polytui.engine.test", "message": f"signing with {MASK}"}
+    assert records[0]["fields"] == {
+        "logger": "polytui.engine.test",
+        "message": f"signing with {MASK}",
+    }
     assert "RuntimeError" in records[1]["fields"]["exc"]
     assert PASSPHRASE not in out.getvalue() and PRIVATE_KEY not in out.getvalue()
 

@@ -67,15 +67,21 @@ def test_order_and_risk_figures_light_up_when_health_has_them() -> None:
     metrics.update(
         {
             "orders": {"states": {"LIVE": 2, "FILLED": 5}, "fills": 9, "submitted": 7},
-            "risk": {"rejects": {"caps": 3, "book_not_live": 1}, "exposure_usd": 120.5,
-                     "caps_tripped": ["daily_loss"]},
+            "risk": {
+                "rejects": {"caps": 3, "book_not_live": 1},
+                "exposure_usd": 120.5,
+                "caps_tripped": ["daily_loss"],
+            },
             "pnl": {"realised": "-1.25", "unrealised": 3.0},
             "kill_switch": {"engaged": True},
             "reconciler": {"drift": 2},
             "user_stream": {"connected": False},
-            "ops": {"clock_skew_s": -0.4, "alerts_firing": {"kill_switch": 1},
-                    "alerts_sent": {"slack-0": {"ok": 2, "failed": 1}},
-                    "alerts_dropped": {"rate_limited": 4}},
+            "ops": {
+                "clock_skew_s": -0.4,
+                "alerts_firing": {"kill_switch": 1},
+                "alerts_sent": {"slack-0": {"ok": 2, "failed": 1}},
+                "alerts_dropped": {"rate_limited": 4},
+            },
         }
     )
     got = samples(metrics)
@@ -96,8 +102,15 @@ def test_order_and_risk_figures_light_up_when_health_has_them() -> None:
 
 def test_malformed_health_is_skipped_not_raised() -> None:
     metrics = EngineMetrics()
-    metrics.update({"mirror": "broken", "scanner": {"lag_ms": "soon"}, "http": None,
-                    "orders": {"states": ["LIVE"]}, "latency": {"x": {"bounds": [1]}}})
+    metrics.update(
+        {
+            "mirror": "broken",
+            "scanner": {"lag_ms": "soon"},
+            "http": None,
+            "orders": {"states": ["LIVE"]},
+            "latency": {"x": {"bounds": [1]}},
+        }
+    )
     got = samples(metrics)
     assert ("polytui_scanner_lag_seconds", ()) not in got
     assert got[("polytui_http_429_total", ())] == 0

@@ -37,9 +37,15 @@ async def test_rules_fire_once_resolve_and_reach_the_webhook_and_the_log() -> No
         posted.append(body)
         return 200
 
-    ops = OpsRuntime(Settings(), clock, lambda: health, post=post,
-                     log=lambda event, level="info", **f: logged.append((event, f)),
-                     notifier=SystemdNotifier({}), clock_skew_s=0.1)
+    ops = OpsRuntime(
+        Settings(),
+        clock,
+        lambda: health,
+        post=post,
+        log=lambda event, level="info", **f: logged.append((event, f)),
+        notifier=SystemdNotifier({}),
+        clock_skew_s=0.1,
+    )
     task = asyncio.create_task(ops.run())
     await settle(clock, 3)
     health["scanner"] = {"stalled": True, "lag_ms": 20_000}
@@ -69,8 +75,9 @@ async def test_the_clock_is_checked_on_schedule_and_a_failing_check_changes_noth
             raise answer
         return answer
 
-    ops = OpsRuntime(Settings(clock_check_s=10), clock, dict, server_time=skew,
-                     notifier=SystemdNotifier({}))
+    ops = OpsRuntime(
+        Settings(clock_check_s=10), clock, dict, server_time=skew, notifier=SystemdNotifier({})
+    )
     task = asyncio.create_task(ops.run())
     await settle(clock, 11)
     assert ops.rules.clock_skew_s == 3.5
@@ -88,8 +95,9 @@ def test_sd_notify_datagrams(tmp_path) -> None:
     path = str(tmp_path / "notify")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(path)
-        notifier = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000",
-                                    "WATCHDOG_PID": str(os.getpid())})
+        notifier = SystemdNotifier(
+            {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000", "WATCHDOG_PID": str(os.getpid())}
+        )
         assert notifier.enabled and notifier.watchdog_interval_s == 2.0
         assert notifier.notify(READY=1, STATUS="running")
         assert notifier.notify(WATCHDOG=1)
