@@ -41,7 +41,14 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -395,6 +402,7 @@ class EngineMetrics:
         self._snapshot: dict[str, Any] = {}
         self._taken: float | None = None
         self.registry.register(_HealthCollector(self))
+        ProcessCollector(registry=self.registry)  # RSS, open fds, CPU: process_*
         self.book_transitions = Counter(
             f"{PREFIX}_book_transitions",
             "Book state changes, by new state and reason",
