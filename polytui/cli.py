@@ -26,6 +26,7 @@ from typing import Any
 
 from polytui import exit_codes
 from polytui.config import ConfigError, load_settings
+from polytui.opscli import OPS_COMMANDS
 
 EPILOG = """\
 exit codes: 0 ok (including a stop on --duration or a signal), 1 runtime failure,
@@ -46,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_ui:
         from polytui.headless import run_headless
 
-        return run_headless(settings)
+        return run_headless(settings, events=args.events)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _error("the terminal UI needs a terminal (stdin and stdout must be a TTY).")
         print("  To run without one: polytui --no-ui", file=sys.stderr)
@@ -169,6 +170,7 @@ def _ledger(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay, _add_ledger]
+COMMANDS += OPS_COMMANDS  # keys, backup, restore, doctor (polytui/opscli.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ui",
         action="store_true",
         help="run headless: JSON log lines on stdout, diagnostics on stderr",
+    )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="with --no-ui: engine events as JSON lines on stdout (the log goes to stderr)",
     )
     parser.add_argument(
         "--sim-url",

@@ -36,6 +36,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from polytui.ops.settings import AlertSettings, KeysSettings, LogSettings, MetricsSettings
+
 ENV_PREFIX = "POLYTUI_"
 ENV_NESTED_DELIMITER = "__"
 
@@ -323,6 +325,10 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     copytrade: CopySettings = CopySettings()
     ui: UiSettings = UiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    alerts: AlertSettings = AlertSettings()
+    log: LogSettings = LogSettings()
+    keys: KeysSettings = KeysSettings()
 
     @classmethod
     def settings_customise_sources(

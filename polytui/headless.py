@@ -7,27 +7,34 @@ SIGHUP stops it in order. A book leaving LIVE and a change of the watched univer
 lines of their own.
 
 stdout carries data only: one JSON object per line,
-`{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`.
-Diagnostics go to stderr. The private key is never logged; the wallet address is.
+`{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`; with
+`--events` stdout carries the engine's events instead (same shape, `"level": "event"`) and the
+log lines go to stderr. Diagnostics go to stderr. Secrets are redacted from every line
+(`polytui.ops.redact`); the wallet address is logged, its key never.
+
+Operations (`polytui.ops`, wired by `polytui.engine.ops_wiring`): Prometheus `/metrics`, alert
+rules and webhooks, systemd `READY=1`/`WATCHDOG=1`/`STOPPING=1`. SIGUSR1 asks the engine's kill
+switch to engage (`request_kill_switch`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
+import inspect
 import os
+import re
 import signal
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
 from polytui import exit_codes
 from polytui.config import Settings
 from polytui.engine.kernel import Engine
 from polytui.engine.mirror import BookState, BookStateChanged
+from polytui.engine.ops_wiring import build_ops
 from polytui.engine.scanner import UniverseChanged
 from polytui.engine.sim_child import SimulatorError
 from polytui.engine.startup import (
@@ -40,40 +47,74 @@ from polytui.engine.startup import (
     venue_alive,
 )
 from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
+from polytui.ops.logs import JsonLog, install_stdlib_logging
+from polytui.ops.redact import register_secret
+from polytui.ops.systemd import SystemdNotifier
 from polytui.venue.clients import VenueClients
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CLOCK_SKEW_WARNING_S = 2.0
 
 
-class JsonLog:
-    """Writes one JSON object per line: ts, level, event, fields."""
-
-    def __init__(self, stream: TextIO, wall_clock: Callable[[], float] = time.time) -> None:
-        self._stream = stream
-        self._wall_clock = wall_clock
-
-    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
-        ts = datetime.fromtimestamp(self._wall_clock(), UTC).isoformat(timespec="milliseconds")
-        line = {"ts": ts.replace("+00:00", "Z"), "level": level, "event": event, "fields": fields}
-        self._stream.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
-        self._stream.flush()
-
-
 def run_headless(
-    settings: Settings, stdout: TextIO | None = None, stderr: TextIO | None = None
+    settings: Settings,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    *,
+    events: bool = False,
 ) -> int:
-    log = JsonLog(stdout or sys.stdout)
-    return asyncio.run(_Run(settings, log, stderr or sys.stderr).main())
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    opts = {"level": settings.log.level, "journald": settings.log.journald}
+    log = JsonLog(stderr if events else stdout, **opts)
+    event_log = JsonLog(stdout, **opts) if events else None
+    undo_logging = install_stdlib_logging(log, settings.log.level)
+    try:
+        return asyncio.run(_Run(settings, log, stderr, event_log).main())
+    finally:
+        undo_logging()
+
+
+def event_record(event: object) -> tuple[str, dict[str, Any]]:
+    """An engine event as a line's name (``BookStateChanged`` -> ``book_state_changed``) and
+    fields."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    if dataclasses.is_dataclass(event) and not isinstance(event, type):
+        fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    else:
+        fields = dict(getattr(event, "__dict__", {}))
+    return name, fields
+
+
+def request_kill_switch(engine: Engine, source: str, log: JsonLog) -> None:
+    """The SIGUSR1 hook: ask the engine to engage its kill switch (``engage_kill_switch``,
+    built with the order tracker). Until an engine has one, this says so in the log."""
+    engage = getattr(engine, "engage_kill_switch", None)
+    if engage is None:
+        log(
+            "kill_switch_unavailable",
+            level="error",
+            source=source,
+            detail="this engine has no kill switch yet; no order is sent in sim mode",
+        )
+        return
+    log("kill_switch_requested", level="warning", source=source)
+    result = engage(reason=source, source=source)
+    if inspect.isawaitable(result):
+        asyncio.ensure_future(result)
 
 
 class _Run:
-    def __init__(self, settings: Settings, log: JsonLog, stderr: TextIO) -> None:
+    def __init__(
+        self, settings: Settings, log: JsonLog, stderr: TextIO, event_log: JsonLog | None = None
+    ) -> None:
         self.settings = settings
         self.log = log
         self.stderr = stderr
+        self.event_log = event_log
+        self.notifier = SystemdNotifier()
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
+        self.clock_skew_s: float | None = None
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -115,6 +156,7 @@ class _Run:
             key = load_or_create_sim_key(self.settings.paths.data_dir)
         except KeyFileError as exc:
             return self.fail(exc, exit_codes.USAGE)
+        register_secret(key.private_key)
         async with contextlib.AsyncExitStack() as stack:
             startup = asyncio.create_task(self._start(stack))
             if not await self._finishes_before_stop(startup):
@@ -146,6 +188,7 @@ class _Run:
             connect_venue(simulator.endpoints, self.settings.venue)
         )
         status = await check_venue(venue)
+        self.clock_skew_s = status.clock_skew_s
         skew_is_large = abs(status.clock_skew_s) > CLOCK_SKEW_WARNING_S
         self.log(
             "venue_checked",
@@ -186,17 +229,37 @@ class _Run:
     async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
         engine = Engine(self.settings, venue)
         engine.bus.subscribe(self._log_event)
+        if self.event_log is not None:
+            engine.bus.subscribe(self._write_event)
+        ops = build_ops(
+            self.settings,
+            engine,
+            venue,
+            log=self.log,
+            clock_skew_s=self.clock_skew_s,
+            notifier=self.notifier,
+        )
+        ops.start_metrics_server()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, request_kill_switch, engine, "SIGUSR1", self.log)
         running = asyncio.create_task(engine.run(), name="engine")
         waiters = {asyncio.create_task(self.stop_requested.wait()), running}
         if simulator.child is not None:
             waiters.add(asyncio.create_task(simulator.child.wait()))
         heartbeat = asyncio.create_task(self._heartbeat(venue, engine))
-        done, pending = await asyncio.wait(
-            waiters, timeout=self.settings.run.duration, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in (*pending, heartbeat):
+        monitoring = asyncio.create_task(ops.run(), name="ops")
+        self.notifier.notify(READY=1, STATUS="running", MAINPID=os.getpid())
+        try:
+            done, pending = await asyncio.wait(
+                waiters, timeout=self.settings.run.duration, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            self.notifier.notify(STOPPING=1, STATUS="stopping")
+            loop.remove_signal_handler(signal.SIGUSR1)
+        for task in (*waiters, heartbeat, monitoring):
             task.cancel()
-        await asyncio.gather(running, heartbeat, return_exceptions=True)
+        await asyncio.gather(running, heartbeat, monitoring, return_exceptions=True)
+        ops.close()
         if self.stop_requested.is_set():
             reason = self.stop_reason or "stopped"
         elif running in done:
@@ -212,6 +275,11 @@ class _Run:
             reason = "duration"
         self.log("stopping", reason=reason, **engine.summary())
         return exit_codes.OK, reason
+
+    def _write_event(self, event: object) -> None:
+        assert self.event_log is not None
+        name, fields = event_record(event)
+        self.event_log(name, level="event", **fields)
 
     def _log_event(self, event: object) -> None:
         if isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
@@ -232,10 +300,16 @@ class _Run:
         while True:
             await asyncio.sleep(self.settings.run.heartbeat_s)
             alive = await venue_alive(venue)
+            summary = engine.summary()
             self.log(
                 "heartbeat",
                 level="info" if alive else "warning",
                 uptime_s=round(loop.time() - started_at, 3),
                 venue_ok=alive,
-                **engine.summary(),
+                **summary,
+            )
+            books = summary.get("books", {})
+            self.notifier.notify(
+                STATUS=f"{books.get('LIVE', 0)}/{sum(books.values())} books LIVE, "
+                f"{summary.get('watched', 0)} markets, venue {'ok' if alive else 'DOWN'}"
             )

@@ -23,6 +23,9 @@ HEADLESS_MODULES = [
     "polytui.store.store",
     "polytui.store.commands",
     "polytui.engine.order_tracker",
+    "polytui.engine.ops_wiring",
+    "polytui.opscli",
+    "polytui.doctor",
 ]
 
 
@@ -65,11 +68,13 @@ LAYER_RULES = {
     "polytui.sim": ("polytui.core.clock", "polytui.sim"),
     "polytui.store": ("polytui.core", "polytui.store"),
     "polytui.strategies": ("polytui.core", "polytui.protocol", "polytui.strategies"),
+    "polytui.ops": ("polytui.core", "polytui.protocol", "polytui.ops"),
 }
 FORBIDDEN_EVERYWHERE_BUT_UI = ("textual", "sqlmodel", "sqlalchemy")
 ALSO_FORBIDDEN = {  # third-party packages a layer must not load, beyond the above
     "polytui.core": ("httpx", "aiohttp", "websockets", "psycopg"),
     "polytui.store": ("httpx", "aiohttp", "websockets"),
+    "polytui.ops": ("aiohttp", "websockets", "psycopg"),
 }
 ALLOWED = {"polytui.store": ("sqlmodel", "sqlalchemy")}  # persistence is the store's job
 

@@ -17,7 +17,7 @@ MS_BOUNDS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000)
 
 
 class Histogram:
-    __slots__ = ("bounds", "counts", "max")
+    __slots__ = ("bounds", "counts", "max", "sum")
 
     def __init__(self, bounds: Sequence[float] = MS_BOUNDS) -> None:
         if list(bounds) != sorted(bounds) or len(set(bounds)) != len(bounds):
@@ -25,9 +25,11 @@ class Histogram:
         self.bounds = tuple(bounds)
         self.counts = [0] * (len(self.bounds) + 1)  # the last bucket: above every bound
         self.max = 0.0
+        self.sum = 0.0  # of every value added (a Prometheus histogram's _sum)
 
     def add(self, value: float) -> None:
         self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
         if value > self.max:
             self.max = value
 
