@@ -163,13 +163,15 @@ class ReconciliationDiff(_Event, tag="reconciliation_diff"):
 
 
 class RiskRejected(_Event, tag="risk_rejected"):
-    """A risk gate refused an intent; nothing was signed."""
+    """A risk gate refused an intent; nothing was signed. ``halt_until_ms``: the daily loss
+    cap tripped and halts the strategy's new exposure until then (it survives a restart)."""
 
     intent_id: str
     gate: str
     reason: str = ""
     strategy: str = ""
     asset_id: str = ""
+    halt_until_ms: int | None = None
 
 
 class PnlSnapshot(_Event, tag="pnl_snapshot"):

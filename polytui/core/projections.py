@@ -164,6 +164,7 @@ class Changes(msgspec.Struct, frozen=True):
     pnl_snapshots: tuple[PnlSnapshotView, ...] = ()
     marks: dict[str, Decimal] = {}
     kill_switch: KillSwitchView | None = None
+    halts: dict[str, int] = {}
     stats: LedgerStats | None = None
 
 
@@ -181,6 +182,8 @@ class ReadModel:
     pnl_snapshots: list[PnlSnapshotView] = field(default_factory=list)
     marks: dict[str, Decimal] = field(default_factory=dict)
     kill_switch: KillSwitchView = field(default_factory=KillSwitchView)
+    halts: dict[str, int] = field(default_factory=dict)
+    """Strategy -> until when the daily loss cap halts its new exposure (epoch ms)."""
     stats: LedgerStats = field(default_factory=LedgerStats)
     _by_order_id: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -197,6 +200,8 @@ class ReadModel:
         self.marks.update(changes.marks)
         if changes.kill_switch is not None:
             self.kill_switch = changes.kill_switch
+        for strategy, until in changes.halts.items():
+            self.halts[strategy] = max(until, self.halts.get(strategy, 0))
         if changes.stats is not None:
             self.stats = changes.stats
 
@@ -350,9 +355,12 @@ class Projector:
         positions: dict[str, PositionView] = {}
         snapshots: list[PnlSnapshotView] = []
         marks: dict[str, Decimal] = {}
+        halts: dict[str, int] = {}
         kill_switch = None
         for record in records:
             c = self._apply_one(record)
+            for strategy, until in c.halts.items():
+                halts[strategy] = max(until, halts.get(strategy, 0))
             for o in c.orders:
                 orders[o.key] = o
             for f in c.fills:
@@ -372,6 +380,7 @@ class Projector:
             pnl_snapshots=tuple(snapshots),
             marks=marks,
             kill_switch=kill_switch,
+            halts=halts,
             stats=stats,
         )
 
@@ -437,6 +446,8 @@ class Projector:
                 return Changes()
             case ev.RiskRejected():
                 self._risk[e.gate] += 1
+                if e.halt_until_ms is not None:
+                    return Changes(halts={e.strategy: e.halt_until_ms})
                 return Changes()
             case ev.PnlSnapshot():
                 return self._pnl(record, e)
