@@ -196,6 +196,29 @@ def bare_path(frames: Recorded) -> tuple[float, dict]:
     return time.perf_counter() - started, books
 
 
+async def stall(frames: Recorded, markets: Markets) -> tuple[float, int]:
+    """The running mirror's longest hold of the event loop: the whole stream queued at once
+    (the worst backlog), applied by ``Mirror.run``'s loop in its batches. Returns the longest
+    stall in ms and how many frames were shed from the bounded inbox."""
+    clock = FrameClock()
+    mirror = Mirror(clock=clock)
+    for market, tokens in markets.items():
+        mirror.track(market, tokens)
+    for recv_ms, raw in frames:
+        try:
+            frame = Frame("market-1", recv_ms, tuple(decode_market_frame(raw)))
+        except WireError as err:
+            frame = Frame("market-1", recv_ms, tuple(err.events), err)
+        mirror.sink(frame)
+    clock.ms = frames[-1][0]
+    task = asyncio.create_task(mirror.run())
+    while mirror.stats()["inbox"]:  # noqa: ASYNC110 - drains as fast as it can
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return mirror.max_stall_s * 1000, mirror.stats()["shed"]
+
+
 def agree(mirror: Mirror, books: dict) -> list[str]:
     """Tokens whose LIVE book differs from the reference's, or that are out of LIVE for any
     reason but a tick change (with no REST in the benchmark, those wait for a WS book)."""
@@ -305,6 +328,7 @@ def main() -> int:
         )
         memory = json.loads(child.stdout.strip().splitlines()[-1])
 
+    longest, shed = asyncio.run(stall(frames, markets))
     full_rate, bare_rate = changes / best_full, changes / best_bare
     print()
     print(f"{'path':<44}{'level changes/s':>16}{'us/change':>11}")
@@ -321,6 +345,10 @@ def main() -> int:
     print(
         f"mirror: {stats['tokens']} tokens, states {stats['states']}, "
         f"decode errors {stats['decode_errors']}, resyncs {stats['resyncs']}"
+    )
+    print(
+        f"event loop: longest stall {longest:.1f} ms applying the whole stream queued at once "
+        f"(batches of 256 frames; {shed} shed from the inbox)"
     )
     mirrored = memory["peak_mb"] - memory["loaded_mb"]
     print(

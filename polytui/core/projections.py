@@ -445,13 +445,16 @@ class Projector:
                 self._diffs += 1
                 return Changes()
             case ev.RiskRejected():
-                self._risk[e.gate] += 1
-                if e.halt_until_ms is not None:
-                    return Changes(halts={e.strategy: e.halt_until_ms})
-                return Changes()
+                return self._rejected(e)
             case ev.PnlSnapshot():
                 return self._pnl(record, e)
         raise TypeError(f"no projection for {type(e).__name__}")  # pragma: no cover
+
+    def _rejected(self, e: ev.RiskRejected) -> Changes:
+        self._risk[e.gate] += 1
+        if e.halt_until_ms is not None:  # the daily loss cap: the strategy halts until then
+            return Changes(halts={e.strategy: e.halt_until_ms})
+        return Changes()
 
     def _note(self, record: ev.LedgerRecord, text: str) -> None:
         self._anomalies += 1

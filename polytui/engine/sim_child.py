@@ -33,6 +33,7 @@ class SimulatorError(RuntimeError):
 def sim_command(sim: SimSettings, python: str = sys.executable) -> list[str]:
     """The child's command line: loopback, a free port, and only the options that are set."""
     command = [python, "-m", "polytui", "sim", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--exit-with-stdin"]  # it stops when we are gone, even after a SIGKILL
     options = {
         "--seed": sim.seed,
         "--markets": sim.markets,
@@ -87,7 +88,7 @@ async def start_sim_child(
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,  # held open, never written: see --exit-with-stdin
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=_child_env(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 
@@ -57,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--confirmed-ms", type=int, default=6_000, help="simulated ms from a match to CONFIRMED"
+    )
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the parent that started it is gone, even if "
+        "it was killed)",
     )
     parser.add_argument(
         "--auth-skew-s",
@@ -115,6 +122,8 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if args.exit_with_stdin:
+        _stop_at_stdin_eof(loop, stop)
     endpoints = await sim.start(args.host, args.port)
     sys.stdout.write(json.dumps(endpoints) + "\n")
     sys.stdout.flush()
@@ -122,3 +131,20 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         await stop.wait()
     finally:
         await sim.stop()
+
+
+def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """A parent holds our stdin open and never writes: when it ends, killed or not, the pipe
+    closes and we stop too, so no simulator outlives the polytui that started it."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)

@@ -34,7 +34,8 @@ def test_the_command_binds_loopback_on_a_free_port_and_passes_only_set_options()
     command = sim_command(SimSettings(seed=7, faults="drop=0.1"), python="py")
     assert command[:4] == ["py", "-m", "polytui", "sim"]
     assert command[4:8] == ["--host", "127.0.0.1", "--port", "0"]
-    assert command[8:] == ["--seed", "7", "--faults", "drop=0.1"]
+    assert command[8] == "--exit-with-stdin"  # it never outlives us
+    assert command[9:] == ["--seed", "7", "--faults", "drop=0.1"]
 
 
 def test_endpoints_must_have_every_url() -> None:
@@ -101,3 +102,41 @@ async def test_a_missing_interpreter_is_an_error() -> None:
 def test_clock_skew_is_measured_at_the_request_midpoint() -> None:
     assert clock_skew(1_000, sent=998.0, received=1_000.0) == 1.0
     assert clock_skew(1_000, sent=1_010.0, received=1_010.0) == -10.0
+
+
+def test_the_simulator_child_stops_when_polytui_is_killed(tmp_path) -> None:
+    """SIGKILL leaves no cleanup to run: the child sees its stdin close and stops itself."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.processes import process_is_gone
+
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, json, sys\n"
+            "from polytui.config import SimSettings\n"
+            "from polytui.engine.sim_child import start_sim_child\n"
+            "async def main():\n"
+            "    async with start_sim_child(SimSettings(markets=2)) as child:\n"
+            "        print(json.dumps({'pid': child.pid}), flush=True)\n"
+            "        await asyncio.sleep(60)\n"
+            "asyncio.run(main())\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        child_pid = json.loads(parent.stdout.readline())["pid"]
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(5)
+        deadline = time.monotonic() + 10
+        while not process_is_gone(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process_is_gone(child_pid), "the simulator outlived the polytui that started it"
+    finally:
+        parent.kill()
