@@ -103,6 +103,9 @@ class Side(IntEnum):
     ASK = 1
 
 
+_BID = Side.BID  # the hot path compares with it
+
+
 class BadLevel(ValueError):
     """A level that can never be in a book: off the tick grid, outside (0, 1), size < 0."""
 
@@ -161,7 +164,7 @@ class Book:
         if not size.is_finite():  # NaN would not even compare; Infinity is no number of shares
             raise BadLevel(f"size {size} at {units_price(units)}")
         if size > ZERO:
-            if side is Side.BID:
+            if side is _BID:
                 bids = self.bids
                 if bids[i] is None:
                     self.counts[0] += 1
@@ -181,7 +184,7 @@ class Book:
             raise BadLevel(f"negative size {size} at {units_price(units)}")
 
     def remove(self, side: Side, i: int) -> None:
-        if side is Side.BID:
+        if side is _BID:
             bids = self.bids
             if bids[i] is not None:
                 self.counts[0] -= 1

@@ -64,6 +64,7 @@ FetchBooks = Callable[[list[str]], Awaitable[Sequence[BookSummary]]]
 BATCH = 256  # inbox items applied between two yields to the event loop
 BID, ASK = Side.BID, Side.ASK
 SIDES = {"BUY": BID, "SELL": ASK}
+PRICE_CHANGE, BOOK = mw.PriceChange, mw.Book  # the hot path's dispatch
 LIVE = BookState.LIVE
 NEVER = math.inf
 
@@ -236,9 +237,9 @@ class Mirror:
             self._undecoded(item)
         for event in item.events:
             kind = type(event)
-            if kind is mw.PriceChange:
+            if kind is PRICE_CHANGE:
                 self._price_change(event, item.recv_ms)
-            elif kind is mw.Book:
+            elif kind is BOOK:
                 self._ws_book(event, item.conn)
             elif kind is mw.TickSizeChange:
                 self._tick_change(event)
