@@ -2,9 +2,10 @@
 
 Reach the simulator (start a child, or use `--sim-url`), check the venue (`/ok`, `/version`,
 clock skew from `/time`, markets from Gamma), then run the engine (the same `Engine` as the UI:
-scanner, market stream, mirror) with a heartbeat line, until `--duration`, SIGINT, SIGTERM or
-SIGHUP stops it in order. A book leaving LIVE and a change of the watched universe are log
-lines of their own.
+scanner, market stream, mirror, and the order side with the sim wallet) with a heartbeat line,
+until `--duration`, SIGINT, SIGTERM or SIGHUP stops it in order. A book leaving LIVE, a change
+of the watched universe, an alert and the kill switch are log lines of their own. SIGUSR1
+engages the kill switch (`polytui resume` releases it).
 
 stdout carries data only: one JSON object per line,
 `{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`.
@@ -25,8 +26,10 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from polytui import exit_codes
-from polytui.config import Settings
+from polytui.config import Settings, ledger_target
+from polytui.engine.alerts import Alert
 from polytui.engine.kernel import Engine
+from polytui.engine.kill_switch import KillSwitchChanged
 from polytui.engine.mirror import BookState, BookStateChanged
 from polytui.engine.scanner import UniverseChanged
 from polytui.engine.sim_child import SimulatorError
@@ -43,6 +46,7 @@ from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
 from polytui.venue.clients import VenueClients
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+KILL_SIGNAL = signal.SIGUSR1
 CLOCK_SKEW_WARNING_S = 2.0
 
 
@@ -74,6 +78,9 @@ class _Run:
         self.stderr = stderr
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
+        self.kill_requested = False
+        self.engine: Engine | None = None
+        self.key: SimKey | None = None
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -84,6 +91,7 @@ class _Run:
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(KILL_SIGNAL, self.request_kill)
         started_at = loop.time()
         self.log(
             "starting",
@@ -94,7 +102,7 @@ class _Run:
         try:
             code, reason = await self._lifecycle()
         finally:
-            for sig in STOP_SIGNALS:
+            for sig in (*STOP_SIGNALS, KILL_SIGNAL):
                 loop.remove_signal_handler(sig)
         self.log(
             "stopped",
@@ -105,6 +113,24 @@ class _Run:
         )
         return code
 
+    def request_kill(self) -> None:
+        """SIGUSR1: the kill switch, now if the engine runs, else as soon as it does."""
+        self.kill_requested = True
+        self.log("kill_signal", level="warning", signal=KILL_SIGNAL.name)
+        if self.engine is not None and self.engine.kill_switch is not None:
+            self._engage(self.engine)
+
+    def _engage(self, engine: Engine) -> None:
+        self.kill_requested = False
+        task = asyncio.ensure_future(engine.kill(KILL_SIGNAL.name, "signal"))
+        task.add_done_callback(self._engaged)
+
+    def _engaged(self, task: asyncio.Future[str]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            self.log("kill_switch_failed", level="error", error=repr(task.exception()))
+
     def fail(self, error: Exception, code: int) -> tuple[int, str]:
         print(f"polytui: {error}", file=self.stderr)
         self.log("failed", level="error", error=str(error))
@@ -112,7 +138,7 @@ class _Run:
 
     async def _lifecycle(self) -> tuple[int, str]:
         try:
-            key = load_or_create_sim_key(self.settings.paths.data_dir)
+            key = self.key = load_or_create_sim_key(self.settings.paths.data_dir)
         except KeyFileError as exc:
             return self.fail(exc, exit_codes.USAGE)
         async with contextlib.AsyncExitStack() as stack:
@@ -184,9 +210,9 @@ class _Run:
         )
 
     async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
-        engine = Engine(self.settings, venue)
+        engine = self.engine = Engine(self.settings, venue, key=self.key)
         engine.bus.subscribe(self._log_event)
-        running = asyncio.create_task(engine.run(), name="engine")
+        running = asyncio.create_task(self._run_engine(engine), name="engine")
         waiters = {asyncio.create_task(self.stop_requested.wait()), running}
         if simulator.child is not None:
             waiters.add(asyncio.create_task(simulator.child.wait()))
@@ -213,8 +239,34 @@ class _Run:
         self.log("stopping", reason=reason, **engine.summary())
         return exit_codes.OK, reason
 
+    async def _run_engine(self, engine: Engine) -> None:
+        runs = asyncio.create_task(engine.run())
+        ready = asyncio.create_task(engine.ready.wait())
+        try:
+            await asyncio.wait({runs, ready}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if engine.kill_switch is not None and not runs.done():
+            self.log(
+                "trading_started",
+                ledger=str(ledger_target(self.settings)),
+                control=str(engine.control_path),
+                kill_switch=engine.kill_switch.engaged,
+                open_orders=engine.summary().get("orders_open", 0),
+            )
+            if self.kill_requested:
+                self._engage(engine)
+        await runs
+
     def _log_event(self, event: object) -> None:
-        if isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
+        if isinstance(event, Alert):
+            self.log(
+                "alert", level="warning", kind=event.kind, key=event.key, message=event.message
+            )
+        elif isinstance(event, KillSwitchChanged):
+            name = "kill_switch_engaged" if event.engaged else "kill_switch_released"
+            self.log(name, level="warning", reason=event.reason, source=event.source, ref=event.ref)
+        elif isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
             self.log(
                 "book_left_live",
                 level="warning",
