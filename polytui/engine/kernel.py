@@ -341,9 +341,10 @@ class Engine:
             self.scheduler.trigger("reconcile")
 
     def _has_open_orders(self) -> bool:
+        """Orders that rest, or may (posted, fate not known yet): the heartbeat keeps them."""
         if self.store is None:
             return False
-        return any(o.state in OPEN_ORDER_STATES for o in self.store.model.unresolved_orders())
+        return any(o.order_id for o in self.store.model.unresolved_orders())
 
     # ---- the kill switch and the control channel ------------------------------------------
 
