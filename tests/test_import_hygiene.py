@@ -23,6 +23,10 @@ HEADLESS_MODULES = [
     "polytui.store.store",
     "polytui.store.commands",
     "polytui.engine.order_tracker",
+    "polytui.engine.kernel",
+    "polytui.engine.control",
+    "polytui.engine.kill_command",
+    "polytui.engine.status",
 ]
 
 

@@ -170,6 +170,7 @@ async def test_the_health_file_is_fresh_whole_and_holds_no_secret(
     settings = settings_for(tmp_path)
     async with running_engine(venue, settings, key) as engine:
         await engine.tracker.submit(resting_intent(venue, "health:1"))
+
         def written() -> bool:
             return ((read_health(engine.health_path) or {}).get("orders") or {}).get("open") == 1
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from polytui.core.clock import FakeClock
 from polytui.core.orders import OrderState
 from polytui.engine.venue_heartbeat import VenueHeartbeat
-from tests.engine.order_tracker.conftest import Session, intent_for, resting_price
+from tests.engine.order_tracker.conftest import Session, intent_for
 
 
 async def test_beats_keep_orders_and_silence_cancels_them(session: Session) -> None:
