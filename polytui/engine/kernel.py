@@ -445,8 +445,15 @@ class Engine:
             "http": dict(self.venue.http.stats),
             "scheduler": self.scheduler.stats(),
         }
-        if self.tracker is not None:
-            assert self.heartbeat and self.reconciler and self.kill_switch and self.feed
+        if (
+            self.tracker is not None
+            and self.store is not None
+            and self.heartbeat is not None
+            and self.reconciler is not None
+            and self.kill_switch is not None
+            and self.feed is not None
+            and self.user_stream is not None
+        ):
             figures["orders"] = {
                 **self.tracker.stats,
                 "open": sum(
