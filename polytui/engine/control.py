@@ -68,13 +68,12 @@ class ControlServer:
             if await asyncio.to_thread(_answers, self.path):
                 raise ControlInUse(f"another engine answers on {self.path}")
             self.path.unlink()  # left by an engine that died
-        old = os.umask(0o177)  # the socket is created 0600, with no window
-        try:
-            self._server = await asyncio.start_unix_server(
-                self._serve, path=str(self.path), limit=MAX_LINE
-            )
-        finally:
-            os.umask(old)
+        # Connecting needs write permission on the socket, which a usual umask gives nobody
+        # but the owner anyway; it is made 0600 at once (no process-wide umask games: under
+        # the TUI the engine shares its process with other threads).
+        self._server = await asyncio.start_unix_server(
+            self._serve, path=str(self.path), limit=MAX_LINE
+        )
         os.chmod(self.path, 0o600)
 
     async def close(self) -> None:
