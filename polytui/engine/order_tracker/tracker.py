@@ -149,31 +149,7 @@ class OrderIntent:
         reach the tracker in shares. Enum values may be given as their strings."""
         if isinstance(obj, OrderIntent):
             return obj
-        if isinstance(obj, Mapping):
-            raw: dict[str, Any] = dict(obj)
-        else:
-            names = {f.name for f in fields(cls)} | set(_ALIASES) | {"expires_ms", "unit"}
-            raw = {n: getattr(obj, n) for n in names if hasattr(obj, n)}
-        unit = raw.pop("unit", None)
-        if unit is not None and _text(unit).upper() != "SHARES":
-            raise ValueError(f"an order intent's size must be in shares, not {unit}")
-        for alias, name in _ALIASES.items():
-            if alias in raw:
-                raw.setdefault(name, raw.pop(alias))
-        expires_ms = raw.pop("expires_ms", None)
-        if expires_ms is not None:
-            raw.setdefault("expiration_s", int(expires_ms) // 1000)
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"unknown order intent fields: {sorted(unknown)}")
-        for name in ("price", "size", "tick"):
-            if raw.get(name) is not None and not isinstance(raw[name], Decimal):
-                raw[name] = Decimal(str(raw[name]))
-        if raw.get("side") is not None:
-            raw["side"] = _text(raw["side"]).upper()
-        if raw.get("order_type") is not None:
-            raw["order_type"] = OrderType(_text(raw["order_type"]))
+        raw = _typed(_plain_fields(obj))
         intent = cls(**raw)
         if intent.side not in ("BUY", "SELL"):
             raise ValueError(f"side must be BUY or SELL, not {intent.side!r}")
@@ -754,6 +730,47 @@ def _signed_event(intent: OrderIntent, order: SignedOrder) -> ev.OrderSigned:
         metadata=order.metadata,
         order=body["order"],  # type: ignore[arg-type]
     )
+
+
+def _plain_fields(obj: object) -> dict[str, Any]:
+    """The fields of a plain intent shape, under ``OrderIntent``'s names."""
+    known = {f.name for f in fields(OrderIntent)}
+    if isinstance(obj, Mapping):
+        raw: dict[str, Any] = dict(obj)
+    else:
+        names = known | set(_ALIASES) | {"expires_ms", "unit"}
+        raw = {n: getattr(obj, n) for n in names if hasattr(obj, n)}
+    unit = raw.pop("unit", None)
+    if unit is not None and _text(unit).upper() != "SHARES":
+        raise ValueError(f"an order intent's size must be in shares, not {unit}")
+    for alias, name in _ALIASES.items():
+        if alias in raw:
+            raw.setdefault(name, raw.pop(alias))
+    expires_ms = raw.pop("expires_ms", None)
+    if expires_ms is not None:
+        raw.setdefault("expiration_s", int(expires_ms) // 1000)
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown order intent fields: {sorted(unknown)}")
+    missing = {f.name for f in fields(OrderIntent) if f.default is dataclasses.MISSING}
+    if missing - set(raw):
+        raise ValueError(f"order intent fields missing: {sorted(missing - set(raw))}")
+    return raw
+
+
+def _typed(raw: dict[str, Any]) -> dict[str, Any]:
+    """Numbers as ``Decimal``, the side upper case, the order type an ``OrderType``."""
+    for name in ("price", "size", "tick"):
+        if raw.get(name) is not None and not isinstance(raw[name], Decimal):
+            try:
+                raw[name] = Decimal(str(raw[name]))
+            except ArithmeticError:
+                raise ValueError(f"order intent {name} {raw[name]!r} is no number") from None
+    if raw.get("side") is not None:
+        raw["side"] = _text(raw["side"]).upper()
+    if raw.get("order_type") is not None:
+        raw["order_type"] = OrderType(_text(raw["order_type"]))  # ValueError if unknown
+    return raw
 
 
 def _text(value: object) -> str:

@@ -150,6 +150,12 @@ async def test_a_plain_shape_is_an_intent(db, wallet) -> None:  # type: ignore[n
         await tracker.submit({**mapping, "intent_id": "shape:3", "unit": "USDC"})
     with pytest.raises(ValueError, match="unknown order intent fields"):
         await tracker.submit({**mapping, "intent_id": "shape:4", "colour": "red"})
+    with pytest.raises(ValueError, match="missing"):
+        await tracker.submit({k: v for k, v in mapping.items() if k != "size"})
+    with pytest.raises(ValueError, match="no number"):
+        await tracker.submit({**mapping, "intent_id": "shape:5", "price": "cheap"})
+    with pytest.raises(ValueError, match="side"):
+        await tracker.submit({**mapping, "intent_id": "shape:6", "side": "HOLD"})
     assert "shape:3" not in session.store.model.orders  # bad input loses nothing, sends nothing
     assert len(await at_venue(session)) == 2
     await session.close()
