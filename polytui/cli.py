@@ -6,7 +6,8 @@ live trading will need an explicit `--live`, which is refused until it exists.
 
 Exit codes (polytui.exit_codes):
   0    success, including an orderly stop on --duration, SIGINT, SIGTERM or SIGHUP
-  1    runtime failure: the simulator did not start, the venue did not answer, ...
+  1    runtime failure: the simulator did not start, the venue did not answer, the engine
+       stopped, `kill` could not confirm the venue is clear, ...
   2    usage or configuration error: bad flag or setting, unusable key file, no terminal for
        the UI, --live
   130  interrupted by Ctrl+C before polytui could stop in order
@@ -153,15 +154,9 @@ def _add_ledger(commands: argparse._SubParsersAction) -> None:
 
 
 def _ledger(args: argparse.Namespace) -> int:
-    from polytui.config import ledger_target
     from polytui.store import commands
 
-    db = str(args.db) if args.db is not None else None
-    overrides = cli_overrides(args)
-    if db is not None and "://" in db:
-        overrides.setdefault("ledger", {})["url"] = db
-        overrides.get("paths", {}).pop("db", None)
-    target = ledger_target(load_settings(args.config, overrides))
+    _, target = _target(args)
     if args.ledger_action == "rebuild":
         return commands.rebuild(target)
     if args.ledger_action == "summary":
@@ -169,7 +164,91 @@ def _ledger(args: argparse.Namespace) -> int:
     return commands.tail(target, args.n)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sim, _add_replay, _add_ledger]
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: `polytui --db X status` and `polytui status --db X` both work.
+    parser.add_argument(
+        "--db",
+        metavar="DB",
+        default=argparse.SUPPRESS,
+        help="SQLite file or database URL (default: ledger.url, else paths.db)",
+    )
+
+
+def _target(args: argparse.Namespace) -> tuple[Any, str | Path]:
+    """The settings and the ledger a command works on (``--db`` a path or a URL)."""
+    from polytui.config import ledger_target
+
+    db = str(args.db) if args.db is not None else None
+    overrides = cli_overrides(args)
+    if db is not None and "://" in db:
+        overrides.setdefault("ledger", {})["url"] = db
+        overrides.get("paths", {}).pop("db", None)
+    settings = load_settings(args.config, overrides)
+    return settings, ledger_target(settings)
+
+
+def _add_status(commands: argparse._SubParsersAction) -> None:
+    text = (
+        "where polytui stands: wallet, kill switch, open orders, positions (sellable and "
+        "pending), fills, PnL, books, last errors; read only, works while the engine runs"
+    )
+    parser = commands.add_parser("status", help=text.split(";")[0], description=text)
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _db_option(parser)
+    parser.set_defaults(handler=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from polytui.engine.status import status
+
+    settings, target = _target(args)
+    return status(target, settings.paths.data_dir, as_json=args.json)
+
+
+def _add_kill(commands: argparse._SubParsersAction) -> None:
+    text = (
+        "engage the kill switch: the running engine stops sending orders and cancels all "
+        "(within a second, through its control socket), and this command cancels everything "
+        "at the venue itself too; it stays engaged across restarts until `polytui resume`"
+    )
+    parser = commands.add_parser("kill", help="engage the kill switch", description=text)
+    parser.add_argument("--reason", default="manual", help="why (recorded in the ledger)")
+    parser.add_argument(
+        "--sim-url", metavar="URL", default=argparse.SUPPRESS, help="the simulator to cancel at"
+    )
+    _db_option(parser)
+    parser.set_defaults(handler=_kill)
+
+
+def _kill(args: argparse.Namespace) -> int:
+    from polytui.engine.kill_command import kill
+
+    settings, target = _target(args)
+    return kill(settings, target, args.reason)
+
+
+def _add_resume(commands: argparse._SubParsersAction) -> None:
+    text = "release the kill switch (through the running engine, or in the ledger if none runs)"
+    parser = commands.add_parser("resume", help="release the kill switch", description=text)
+    _db_option(parser)
+    parser.set_defaults(handler=_resume)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from polytui.engine.kill_command import resume
+
+    settings, target = _target(args)
+    return resume(settings, target)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_sim,
+    _add_replay,
+    _add_ledger,
+    _add_status,
+    _add_kill,
+    _add_resume,
+]
 COMMANDS += OPS_COMMANDS  # keys, backup, restore, doctor (polytui/opscli.py)
 
 

@@ -198,6 +198,53 @@ class LedgerSettings(_Section):
         return url
 
 
+PartialFillPolicy = Literal["leave", "cancel_rest", "replace"]
+
+
+class StrategyOrderSettings(_Section):
+    """How the order tracker treats one strategy's partly filled resting orders."""
+
+    partial_policy: PartialFillPolicy = "leave"
+    slippage: Annotated[float, Field(ge=0, lt=1)] = 0.02  # replace: price units, at most
+
+
+class OrdersSettings(_Section):
+    """The order tracker and its timers (architecture §5). Seconds of engine time."""
+
+    unknown_alert_s: PositiveFloat = 30.0  # an order UNKNOWN this long: an alert
+    post_alert_s: PositiveFloat = 15.0  # a POST still unanswered this long: an alert
+    matched_alert_s: PositiveFloat = 120.0  # a fill still MATCHED this long: an alert
+    lost_after_s: PositiveFloat = 10.0  # signed this long ago, unknown at the venue: FAILED
+    resolve_s: PositiveFloat = 2.0  # look up orders whose fate is unknown this often
+    timeouts_s: PositiveFloat = 1.0  # check the alert timeouts this often
+    flush_s: PositiveFloat = 1.0  # write buffered ledger events this often
+    heartbeat_s: PositiveFloat = 5.0  # venue heartbeat while orders are open
+    partial_policy: PartialFillPolicy = "leave"  # for strategies not listed below
+    slippage: Annotated[float, Field(ge=0, lt=1)] = 0.02
+    strategies: dict[str, StrategyOrderSettings] = {}  # per strategy name
+
+
+class ReconcilerSettings(_Section):
+    """The reconciler (architecture §6): projections against the venue."""
+
+    interval_s: PositiveFloat = 30.0  # and after every user-channel reconnect
+    first_after_s: NonNegative = 5.0  # the first run, after start
+    data_lag_s: PositiveFloat = 30.0  # a position that moved more recently is not compared
+
+
+class TestStrategySettings(_Section):
+    """A minimal TEST strategy that makes the engine trade in sim mode (off by default).
+    It has no edge; the strategy runner replaces it."""
+
+    __test__ = False  # not a pytest class
+    enabled: bool = False
+    interval_s: PositiveFloat = 2.0  # one decision this often
+    size: Annotated[int, Field(ge=10)] = 10  # shares, rounded down to a multiple of 10
+    max_open: Annotated[int, Field(ge=0)] = 4  # resting orders kept; older ones cancelled
+    take_share: Annotated[float, Field(ge=0, le=1)] = 0.4  # decisions that take (or sell)
+    max_position: Annotated[float, Field(gt=0)] = 200.0  # shares per asset it buys up to
+
+
 def ledger_target(settings: Settings) -> str | Path:
     """Where the ledger lives: ``ledger.url`` if set, else the SQLite file ``paths.db``."""
     return settings.ledger.url or settings.paths.db
@@ -322,6 +369,9 @@ class Settings(BaseSettings):
     mirror: MirrorSettings = MirrorSettings()
     scanner: ScannerSettings = ScannerSettings()
     ledger: LedgerSettings = LedgerSettings()
+    orders: OrdersSettings = OrdersSettings()
+    reconciler: ReconcilerSettings = ReconcilerSettings()
+    test_strategy: TestStrategySettings = TestStrategySettings()
     risk: RiskSettings = RiskSettings()
     copytrade: CopySettings = CopySettings()
     ui: UiSettings = UiSettings()

@@ -2,9 +2,10 @@
 
 Reach the simulator (start a child, or use `--sim-url`), check the venue (`/ok`, `/version`,
 clock skew from `/time`, markets from Gamma), then run the engine (the same `Engine` as the UI:
-scanner, market stream, mirror) with a heartbeat line, until `--duration`, SIGINT, SIGTERM or
-SIGHUP stops it in order. A book leaving LIVE and a change of the watched universe are log
-lines of their own.
+scanner, market stream, mirror, and the order side with the sim wallet) with a heartbeat line,
+until `--duration`, SIGINT, SIGTERM or SIGHUP stops it in order. A book leaving LIVE, a change
+of the watched universe, an alert and the kill switch are log lines of their own. SIGUSR1
+engages the kill switch (`polytui resume` releases it).
 
 stdout carries data only: one JSON object per line,
 `{"ts": "<UTC ISO 8601>", "level": "info", "event": "started", "fields": {...}}`; with
@@ -13,8 +14,7 @@ log lines go to stderr. Diagnostics go to stderr. Secrets are redacted from ever
 (`polytui.ops.redact`); the wallet address is logged, its key never.
 
 Operations (`polytui.ops`, wired by `polytui.engine.ops_wiring`): Prometheus `/metrics`, alert
-rules and webhooks, systemd `READY=1`/`WATCHDOG=1`/`STOPPING=1`. SIGUSR1 asks the engine's kill
-switch to engage (`request_kill_switch`).
+rules and webhooks, systemd `READY=1`/`WATCHDOG=1`/`STOPPING=1`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import inspect
 import os
 import re
 import signal
@@ -31,8 +30,10 @@ from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
 from polytui import exit_codes
-from polytui.config import Settings
+from polytui.config import Settings, ledger_target
+from polytui.engine.alerts import Alert
 from polytui.engine.kernel import Engine
+from polytui.engine.kill_switch import KillSwitchChanged
 from polytui.engine.mirror import BookState, BookStateChanged
 from polytui.engine.ops_wiring import build_ops
 from polytui.engine.scanner import UniverseChanged
@@ -53,6 +54,7 @@ from polytui.ops.systemd import SystemdNotifier
 from polytui.venue.clients import VenueClients
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+KILL_SIGNAL = signal.SIGUSR1
 CLOCK_SKEW_WARNING_S = 2.0
 
 
@@ -85,24 +87,6 @@ def event_record(event: object) -> tuple[str, dict[str, Any]]:
     return name, fields
 
 
-def request_kill_switch(engine: Engine, source: str, log: JsonLog) -> None:
-    """The SIGUSR1 hook: ask the engine to engage its kill switch (``engage_kill_switch``,
-    built with the order tracker). Until an engine has one, this says so in the log."""
-    engage = getattr(engine, "engage_kill_switch", None)
-    if engage is None:
-        log(
-            "kill_switch_unavailable",
-            level="error",
-            source=source,
-            detail="this engine has no kill switch yet; no order is sent in sim mode",
-        )
-        return
-    log("kill_switch_requested", level="warning", source=source)
-    result = engage(reason=source, source=source)
-    if inspect.isawaitable(result):
-        asyncio.ensure_future(result)
-
-
 class _Run:
     def __init__(
         self, settings: Settings, log: JsonLog, stderr: TextIO, event_log: JsonLog | None = None
@@ -115,6 +99,9 @@ class _Run:
         self.stop_requested = asyncio.Event()
         self.stop_reason: str | None = None
         self.clock_skew_s: float | None = None
+        self.kill_requested = False
+        self.engine: Engine | None = None
+        self.key: SimKey | None = None
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -125,6 +112,7 @@ class _Run:
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(KILL_SIGNAL, self.request_kill)
         started_at = loop.time()
         self.log(
             "starting",
@@ -135,7 +123,7 @@ class _Run:
         try:
             code, reason = await self._lifecycle()
         finally:
-            for sig in STOP_SIGNALS:
+            for sig in (*STOP_SIGNALS, KILL_SIGNAL):
                 loop.remove_signal_handler(sig)
         self.log(
             "stopped",
@@ -146,6 +134,24 @@ class _Run:
         )
         return code
 
+    def request_kill(self) -> None:
+        """SIGUSR1: the kill switch, now if the engine runs, else as soon as it does."""
+        self.kill_requested = True
+        self.log("kill_signal", level="warning", signal=KILL_SIGNAL.name)
+        if self.engine is not None and self.engine.kill_switch is not None:
+            self._engage(self.engine)
+
+    def _engage(self, engine: Engine) -> None:
+        self.kill_requested = False
+        task = asyncio.ensure_future(engine.kill(KILL_SIGNAL.name, "signal"))
+        task.add_done_callback(self._engaged)
+
+    def _engaged(self, task: asyncio.Future[str]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            self.log("kill_switch_failed", level="error", error=repr(task.exception()))
+
     def fail(self, error: Exception, code: int) -> tuple[int, str]:
         print(f"polytui: {error}", file=self.stderr)
         self.log("failed", level="error", error=str(error))
@@ -153,7 +159,7 @@ class _Run:
 
     async def _lifecycle(self) -> tuple[int, str]:
         try:
-            key = load_or_create_sim_key(self.settings.paths.data_dir)
+            key = self.key = load_or_create_sim_key(self.settings.paths.data_dir)
         except KeyFileError as exc:
             return self.fail(exc, exit_codes.USAGE)
         register_secret(key.private_key)
@@ -227,7 +233,7 @@ class _Run:
         )
 
     async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
-        engine = Engine(self.settings, venue)
+        engine = self.engine = Engine(self.settings, venue, key=self.key)
         engine.bus.subscribe(self._log_event)
         if self.event_log is not None:
             engine.bus.subscribe(self._write_event)
@@ -240,9 +246,7 @@ class _Run:
             notifier=self.notifier,
         )
         ops.start_metrics_server()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGUSR1, request_kill_switch, engine, "SIGUSR1", self.log)
-        running = asyncio.create_task(engine.run(), name="engine")
+        running = asyncio.create_task(self._run_engine(engine), name="engine")
         waiters = {asyncio.create_task(self.stop_requested.wait()), running}
         if simulator.child is not None:
             waiters.add(asyncio.create_task(simulator.child.wait()))
@@ -255,7 +259,6 @@ class _Run:
             )
         finally:
             self.notifier.notify(STOPPING=1, STATUS="stopping")
-            loop.remove_signal_handler(signal.SIGUSR1)
         for task in (*waiters, heartbeat, monitoring):
             task.cancel()
         await asyncio.gather(running, heartbeat, monitoring, return_exceptions=True)
@@ -281,8 +284,34 @@ class _Run:
         name, fields = event_record(event)
         self.event_log(name, level="event", **fields)
 
+    async def _run_engine(self, engine: Engine) -> None:
+        runs = asyncio.create_task(engine.run())
+        ready = asyncio.create_task(engine.ready.wait())
+        try:
+            await asyncio.wait({runs, ready}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if engine.kill_switch is not None and not runs.done():
+            self.log(
+                "trading_started",
+                ledger=str(ledger_target(self.settings)),
+                control=str(engine.control_path),
+                kill_switch=engine.kill_switch.engaged,
+                open_orders=engine.summary().get("orders_open", 0),
+            )
+            if self.kill_requested:
+                self._engage(engine)
+        await runs
+
     def _log_event(self, event: object) -> None:
-        if isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
+        if isinstance(event, Alert):
+            self.log(
+                "alert", level="warning", kind=event.kind, key=event.key, message=event.message
+            )
+        elif isinstance(event, KillSwitchChanged):
+            name = "kill_switch_engaged" if event.engaged else "kill_switch_released"
+            self.log(name, level="warning", reason=event.reason, source=event.source, ref=event.ref)
+        elif isinstance(event, BookStateChanged) and event.old is BookState.LIVE:
             self.log(
                 "book_left_live",
                 level="warning",

@@ -177,6 +177,20 @@ def random_session(  # noqa: C901 (one script of a session, read top to bottom)
         elif roll < 0.1:
             marks = {a: d(rng.randint(1, 99)) / 100 for a in assets if rng.random() < 0.8}
             events.append(ev.PnlSnapshot(at_ms=1_795_000_000_000 + n, marks=marks))
+        elif roll < 0.115:
+            delta = d(rng.randint(-3, 3))
+            events.append(
+                ev.PositionCorrected(
+                    ref=f"rec{n}",
+                    asset_id=asset,
+                    market=MARKET,
+                    delta=delta,
+                    venue_size=held[asset] + delta,
+                    price=d(rng.randint(1, 99)) / 100,
+                    reason="the venue holds it",
+                )
+            )
+            held[asset] = max(Decimal(0), held[asset] + delta)
         elif roll < 0.12:
             events.append(
                 ev.ReconciliationDiff(

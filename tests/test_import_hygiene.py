@@ -26,6 +26,10 @@ HEADLESS_MODULES = [
     "polytui.engine.ops_wiring",
     "polytui.opscli",
     "polytui.doctor",
+    "polytui.engine.kernel",
+    "polytui.engine.control",
+    "polytui.engine.kill_command",
+    "polytui.engine.status",
 ]
 
 

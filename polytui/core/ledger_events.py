@@ -162,6 +162,23 @@ class ReconciliationDiff(_Event, tag="reconciliation_diff"):
     action: str = ""
 
 
+class PositionCorrected(_Event, tag="position_corrected"):
+    """The reconciler's correction of a position the venue holds differently and no fill
+    explains: ``delta`` shares (signed) are added to the position as settled shares at
+    ``price`` (the average cost of what appears; a reduction keeps the average cost and
+    realises nothing: those shares were never sold here)."""
+
+    ref: str
+    """The reconciliation run."""
+    asset_id: str
+    delta: Decimal
+    venue_size: Decimal
+    """The venue's size after the correction: what ``delta`` was computed against."""
+    market: str = ""
+    price: Decimal = Decimal(0)
+    reason: str = ""
+
+
 class RiskRejected(_Event, tag="risk_rejected"):
     """A risk gate refused an intent; nothing was signed. ``halt_until_ms``: the daily loss
     cap tripped and halts the strategy's new exposure until then (it survives a restart)."""
@@ -192,6 +209,7 @@ LedgerEvent = (
     | KillSwitchEngaged
     | KillSwitchReleased
     | ReconciliationDiff
+    | PositionCorrected
     | RiskRejected
     | PnlSnapshot
 )
@@ -211,6 +229,7 @@ ORDER_KINDS = frozenset(
         "fill_settlement_changed",
         "kill_switch_engaged",
         "kill_switch_released",
+        "position_corrected",
     }
 )
 """Kinds whose loss would cost money: always written durably."""
@@ -241,6 +260,8 @@ def event_id(event: LedgerEvent) -> str:
             return f"resume:{event.ref}"
         case ReconciliationDiff():
             return f"diff:{event.ref}:{event.subject}:{event.key}"
+        case PositionCorrected():
+            return f"position:{event.ref}:{event.asset_id}"
         case RiskRejected():
             return f"risk:{event.intent_id}:{event.gate}"
         case PnlSnapshot():

@@ -305,6 +305,24 @@ class _Position:
         elif (self.size > 0) != (q > 0):  # flipped: the rest opens at this price
             self.avg_cost = fill.price
 
+    def adjust(self, delta: Decimal, price: Decimal) -> None:
+        """A reconciler's correction: ``delta`` settled shares appear (at ``price``) or
+        vanish (at the average cost: nothing is realised, they were not sold here)."""
+        if not delta:
+            return
+        q = self.size
+        self.settled += delta
+        if not q or (q > 0) == (delta > 0):
+            held, added = abs(q), abs(delta)
+            self.avg_cost = (held * self.avg_cost + added * price) / (held + added)
+            self.size = q + delta
+            return
+        self.size = q + delta
+        if not self.size:
+            self.avg_cost = ZERO
+        elif (self.size > 0) != (q > 0):
+            self.avg_cost = price
+
     def view(self, asset_id: str, fills: int, seq: int) -> PositionView:
         return PositionView(
             asset_id=asset_id,
@@ -328,7 +346,8 @@ class Projector:
     def __init__(self) -> None:
         self.model = ReadModel()
         self._positions: dict[str, _Position] = {}
-        self._asset_fills: dict[str, list[str]] = {}
+        self._asset_fills: dict[str, list[str]] = {}  # fill keys and correction keys, in order
+        self._corrections: dict[str, ev.PositionCorrected] = {}
         self._counts: Counter[str] = Counter()  # fills per asset that did not fail
         self._risk: Counter[str] = Counter()
         self._notes: deque[str] = deque(maxlen=MAX_NOTES)
@@ -433,17 +452,13 @@ class Projector:
                 return self._fill(record, e)
             case ev.FillSettlementChanged():
                 return self._settle(record, e)
-            case ev.KillSwitchEngaged():
-                ks = KillSwitchView(True, e.ref, e.reason, e.source, record.seq, record.ts_ms)
-                return Changes(kill_switch=ks)
-            case ev.KillSwitchReleased():
-                if not self.model.kill_switch.engaged:
-                    self._note(record, "kill switch released while not engaged")
-                ks = KillSwitchView(False, e.ref, "", e.source, record.seq, record.ts_ms)
-                return Changes(kill_switch=ks)
+            case ev.KillSwitchEngaged() | ev.KillSwitchReleased():
+                return self._kill_switch(record, e)
             case ev.ReconciliationDiff():
                 self._diffs += 1
                 return Changes()
+            case ev.PositionCorrected():
+                return self._correct(record, e)
             case ev.RiskRejected():
                 return self._rejected(e)
             case ev.PnlSnapshot():
@@ -455,6 +470,17 @@ class Projector:
         if e.halt_until_ms is not None:  # the daily loss cap: the strategy halts until then
             return Changes(halts={e.strategy: e.halt_until_ms})
         return Changes()
+
+    def _kill_switch(
+        self, record: ev.LedgerRecord, e: ev.KillSwitchEngaged | ev.KillSwitchReleased
+    ) -> Changes:
+        if isinstance(e, ev.KillSwitchEngaged):
+            ks = KillSwitchView(True, e.ref, e.reason, e.source, record.seq, record.ts_ms)
+            return Changes(kill_switch=ks)
+        if not self.model.kill_switch.engaged:
+            self._note(record, "kill switch released while not engaged")
+        ks = KillSwitchView(False, e.ref, "", e.source, record.seq, record.ts_ms)
+        return Changes(kill_switch=ks)
 
     def _note(self, record: ev.LedgerRecord, text: str) -> None:
         self._anomalies += 1
@@ -616,11 +642,27 @@ class Projector:
             position = acc.view(fill.asset_id, self._counts[fill.asset_id], record.seq)
         return Changes(fills=(new,), positions=(position,))
 
+    def _correct(self, record: ev.LedgerRecord, e: ev.PositionCorrected) -> Changes:
+        key = f"correction:{record.seq}"
+        self._corrections[key] = e
+        self._asset_fills.setdefault(e.asset_id, []).append(key)
+        current = self._positions.get(e.asset_id)
+        acc = self._positions.setdefault(
+            e.asset_id, _Position(e.market or (current.market if current else ""))
+        )
+        acc.adjust(e.delta, e.price)
+        return Changes(positions=(acc.view(e.asset_id, self._counts[e.asset_id], record.seq),))
+
     def _refold(self, asset_id: str, market: str, seq: int) -> PositionView:
-        """The asset's position from its fills that did not fail, in the order recorded."""
+        """The asset's position from its fills that did not fail (and the reconciler's
+        corrections), in the order recorded."""
         acc = _Position(market)
         counted = 0
         for k in self._asset_fills.get(asset_id, ()):
+            correction = self._corrections.get(k)
+            if correction is not None:
+                acc.adjust(correction.delta, correction.price)
+                continue
             fill = self.model.fills[k]
             if fill.status is not FillStatus.FAILED:
                 acc.add(fill)

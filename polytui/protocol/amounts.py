@@ -165,3 +165,26 @@ def _decimal(value: Decimal | str, name: str) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"{name} must be finite, got {value}")
     return result
+
+
+MARKETABLE_USD_PLACES = {Side.BUY: 2, Side.SELL: 4}
+"""A marketable order's pUSD amount (protocol §4.4): at most 2 decimals for a BUY (its maker
+amount), 4 for a SELL (its taker amount); its shares at most 2 (SELL) or 4 (BUY)."""
+_SHARE_STEP = Decimal("0.01")
+
+
+def marketable_size(size: Decimal, price: Decimal, side: Side) -> Decimal:
+    """The largest size up to ``size`` (in hundredths of a share) whose pUSD amount at
+    ``price`` fits the venue's precision for a marketable order; ``0`` if none within ten
+    shares of it (there always is one for the tick sizes the venue uses)."""
+    places = MARKETABLE_USD_PLACES[Side(side)]
+    grid = Decimal(1).scaleb(-places)
+    shares = _quantize(_decimal(size, "size"), 2, ROUND_FLOOR)
+    for _ in range(1000):
+        if shares <= 0:
+            break
+        usd = _CONTEXT.multiply(shares, _decimal(price, "price"))
+        if usd == usd.quantize(grid, rounding=ROUND_FLOOR, context=_CONTEXT):
+            return shares
+        shares -= _SHARE_STEP
+    return Decimal(0)

@@ -209,14 +209,21 @@ async def disconnect(request: web.Request) -> web.Response:
 
 @routes.get("/_sim/orders")
 async def orders(request: web.Request) -> web.Response:
-    """Every order received, accepted or not, oldest first (``?signer=``, ``?status=``)."""
+    """Every order received, accepted or not, oldest first (``?signer=``, ``?status=``, the
+    answer it got; ``?state=``, where it stands now: ``LIVE``, ``MATCHED``, ``CANCELED``...,
+    empty for a rejected one)."""
     q = request.query
-    rows = [
-        o
-        for o in sim_of(request).trading.received
-        if q.get("signer", "").lower() in ("", o["signer"].lower())
-        and q.get("status", "") in ("", o["status"])
-    ]
+    sim = sim_of(request)
+    rows = []
+    for o in sim.trading.received:
+        record = sim.trading.orders.get(o["order_id"]) if o["status"] != "rejected" else None
+        row = {**o, "state": record.status if record is not None else ""}
+        if (
+            q.get("signer", "").lower() in ("", o["signer"].lower())
+            and q.get("status", "") in ("", o["status"])
+            and q.get("state", "") in ("", row["state"])
+        ):
+            rows.append(row)
     return web.json_response(rows)
 
 

@@ -23,6 +23,7 @@ import asyncio
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, TypeVar
 
 from polytui.core.clock import Clock, SystemClock
@@ -63,6 +64,8 @@ class OrderAck:
     order_id: str
     response: w.PostOrderResponse
     looked_up: bool = False
+    size_matched: Decimal | None = None
+    """Shares matched so far, as the lookup found them (a looked-up answer has no amounts)."""
 
     @property
     def accepted(self) -> bool:
@@ -398,7 +401,9 @@ class ClobTrader:
                 missing.append(request)
             else:
                 self.http.stats["orders looked up"] += 1
-                acks[order_id] = OrderAck(order_id, _from_lookup(found), looked_up=True)
+                acks[order_id] = OrderAck(
+                    order_id, _from_lookup(found), looked_up=True, size_matched=found.size_matched
+                )
         return missing
 
 

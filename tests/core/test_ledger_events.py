@@ -32,6 +32,9 @@ ONE_OF_EACH: list[ev.LedgerEvent] = [
     ev.KillSwitchEngaged(ref="k1", reason="drawdown", source="cli"),
     ev.KillSwitchReleased(ref="r1", source="cli"),
     ev.ReconciliationDiff(ref="run1", subject="position", key="123", ours="10", venue="9"),
+    ev.PositionCorrected(
+        ref="run1", asset_id="123", delta=Decimal("-1.5"), venue_size=Decimal("8.5")
+    ),
     ev.RiskRejected(intent_id="i2", gate="caps", reason="notional"),
     ev.PnlSnapshot(at_ms=1_795_000_000_000, marks={"123": Decimal("0.51")}),
 ]

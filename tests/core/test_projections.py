@@ -194,6 +194,34 @@ def test_a_failed_fill_is_taken_out_as_if_it_never_was() -> None:
     assert failed.fills["t1:o1"].status is F.FAILED
 
 
+def corrected(delta: str, venue: str, price: str = "0.5") -> ev.PositionCorrected:
+    return ev.PositionCorrected(
+        ref="rec1", asset_id=ASSET_A, delta=d(delta), venue_size=d(venue), price=d(price)
+    )
+
+
+def test_a_position_correction_adds_settled_shares_at_its_price() -> None:
+    m = model_of([*placed(), fill("t1", "0xo1", size="10", price="0.4"), corrected("5", "15")])
+    p = m.positions[ASSET_A]
+    assert (p.size, p.settled, p.pending, p.fills) == (15, 5, 10, 1)
+    assert abs(p.avg_cost - d("6.5") / 15) < d("1e-20")
+    m = model_of([*placed(), fill("t1", "0xo1", size="10"), corrected("-4", "6")])
+    p = m.positions[ASSET_A]
+    assert (p.size, p.realised, p.avg_cost) == (6, 0, d("0.45"))  # nothing sold: no PnL
+
+
+def test_a_correction_outlives_the_refold_of_a_failed_fill() -> None:
+    events = [
+        *placed(),
+        fill("t1", "0xo1", size="10"),
+        corrected("3", "13"),
+        fill("t2", "0xo1", size="2"),
+        settle("t2", "0xo1", F.FAILED),
+    ]
+    p = model_of(events).positions[ASSET_A]
+    assert (p.size, p.settled, p.fills) == (13, 3, 1)
+
+
 def test_a_fill_first_seen_as_failed_never_counts() -> None:
     m = model_of([fill("t1", "o1", status=F.FAILED), fill("t2", "o2", size="3")])
     assert (m.positions[ASSET_A].size, m.positions[ASSET_A].fills) == (3, 1)

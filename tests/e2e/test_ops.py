@@ -185,7 +185,7 @@ def test_a_headless_run_against_a_faulty_simulator_serves_metrics_and_alerts(
     assert all(set(b) == {"text", "content"} for b in receiver.bodies["/slack"])
     assert any("scanner_stalled" in b["text"] for b in receiver.bodies["/slack"])
     assert receiver.bodies["/fail"]  # tried (and retried)
-    assert "alert" in names and "kill_switch_unavailable" in names
+    assert "alert" in names and "kill_switch_engaged" in names  # SIGUSR1
 
     # No secret anywhere: not the wallet key, not the API credentials the venue derives for it.
     private_key = (data_dir / "sim-key").read_text().strip()

@@ -30,16 +30,35 @@ the channel and REST reporting the same one store it once.
 too long, a fill stuck at ``MATCHED``; each raises an ``Alert`` once. A POST with no answer
 is the HTTP client's timeout, which makes it ambiguous (above).
 
-**Partial fills**: per strategy, ``LEAVE`` the rest working or ``CANCEL_REST``.
+**Partial fills**, per strategy (``StrategyPolicy``): ``LEAVE`` the rest working,
+``CANCEL_REST``, or ``REPLACE`` it: cancel the rest and post what is left at the current
+verified touch (``Markets.touch``: the best ask for a BUY, the best bid for a SELL, read from a
+LIVE book only), if that is within the strategy's ``slippage`` of the original price; else the
+rest is left working and an alert says why. A replacement is an intent of its own, with an id
+derived from the original's (``<intent>:replace:<n>``), so a restart cannot double it.
+
+**The kill switch** blocks ``submit`` at once (in memory, before its event is even written),
+then ``KillSwitchEngaged`` keeps it blocked across restarts; an order the venue accepts while
+it is engaged (a POST that was already on its way) is cancelled as soon as it is acked.
+
+**What ``submit`` takes.** An ``OrderIntent``, or any plain shape with the same fields (a
+mapping, or an object with those attributes), see ``OrderIntent.of``: this is how a
+strategy runner's own intent type reaches the tracker without either importing the other.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Protocol
+
+import msgspec
 
 from polytui.core import ledger_events as ev
 from polytui.core.clock import Clock
@@ -50,8 +69,9 @@ from polytui.core.orders import (
     fill_status_from_venue,
 )
 from polytui.core.projections import OrderView
+from polytui.engine.alerts import Alert, AlertSink, ignore
 from polytui.engine.order_tracker.venue_events import order_event, trade_events
-from polytui.protocol.amounts import Side, limit_order_amounts
+from polytui.protocol.amounts import Side, limit_order_amounts, marketable_size
 from polytui.protocol.signing import (
     Exchange,
     OrderSigner,
@@ -72,12 +92,36 @@ _ONE_SHOT = frozenset({OrderType.FOK, OrderType.FAK})
 class PartialPolicy(StrEnum):
     LEAVE = "leave"
     CANCEL_REST = "cancel_rest"
+    REPLACE = "replace"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyPolicy:
+    """What the tracker does with a strategy's partly filled resting orders."""
+
+    partial: PartialPolicy = PartialPolicy.LEAVE
+    slippage: Decimal = Decimal(0)
+    """``REPLACE`` only: how far (price units) the new price may be from the original."""
+    max_replaces: int = 3
+    """``REPLACE`` only: replacements of one original intent, at most."""
+    min_size: Decimal = Decimal(5)
+    """``REPLACE`` only: a rest smaller than this is left as it is (the venue's minimum)."""
+
+
+_ALIASES = {
+    "condition_id": "market",
+    "asset": "asset_id",
+    "limit_price": "price",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What a strategy wants, sized and approved by risk. ``intent_id`` must be derived from
-    the cause (a leader's trade, a signal), so the same cause always gives the same id."""
+    the cause (a leader's trade, a signal), so the same cause always gives the same id.
+
+    ``tick`` and ``neg_risk`` may be left ``None``: the tracker then asks its ``Markets``
+    (the engine's mirror and scanner) for them."""
 
     intent_id: str
     strategy: str
@@ -88,12 +132,28 @@ class OrderIntent:
     """``BUY`` or ``SELL``."""
     price: Decimal
     size: Decimal
-    tick: Decimal
+    """Shares."""
+    tick: Decimal | None = None
     order_type: OrderType = OrderType.GTC
-    neg_risk: bool = False
+    neg_risk: bool | None = None
     expiration_s: int = 0
     post_only: bool = False
     reason: str = ""
+
+    @classmethod
+    def of(cls, obj: object) -> OrderIntent:
+        """An ``OrderIntent`` from a plain shape: an ``OrderIntent``, a mapping, or any object
+        with these attributes. The fields are the ones above; these spellings are accepted
+        too: ``condition_id`` (market), ``asset`` (asset_id), ``limit_price`` (price),
+        ``expires_ms`` (epoch ms; GTD). A ``unit`` other than ``SHARES`` is refused: sizes
+        reach the tracker in shares. Enum values may be given as their strings."""
+        if isinstance(obj, OrderIntent):
+            return obj
+        raw = _typed(_plain_fields(obj))
+        intent = cls(**raw)
+        if intent.side not in ("BUY", "SELL"):
+            raise ValueError(f"side must be BUY or SELL, not {intent.side!r}")
+        return intent
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +164,29 @@ class TrackerTimeouts:
     """A fill still ``MATCHED`` this long after its match raises an alert."""
     lost_after_s: float = 10.0
     """An order signed this long ago that the venue does not have never reached it."""
+    post_s: float = 15.0
+    """An order whose POST left this long ago with no answer (still ``SUBMITTED``) raises an
+    alert; the HTTP timeout normally answers long before."""
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
-    kind: str
-    key: str
-    message: str
+class Markets(Protocol):
+    """What the tracker reads about markets (the kernel implements it over the mirror)."""
+
+    def touch(self, asset_id: str, side: str) -> Decimal | None:
+        """The price a ``side`` order would take at now (BUY: best ask, SELL: best bid),
+        from a LIVE book only; ``None`` when there is no such book or level."""
+        ...
+
+    def tick(self, asset_id: str) -> Decimal | None: ...
+
+    def neg_risk(self, market: str) -> bool | None: ...
 
 
 class OrderRefused(Exception):
     """The tracker would not send the intent (the kill switch is engaged); recorded."""
+
+
+_REPLACE_RE = re.compile(r"^(?P<root>.*):replace:(?P<n>\d+)$")
 
 
 class OrderTracker:
@@ -126,38 +198,68 @@ class OrderTracker:
         clock: Clock,
         *,
         timeouts: TrackerTimeouts = TrackerTimeouts(),  # noqa: B008 - frozen
-        policies: Mapping[str, PartialPolicy] | None = None,
-        alert: Callable[[Alert], None] | None = None,
+        policies: Mapping[str, PartialPolicy | StrategyPolicy] | None = None,
+        default_policy: StrategyPolicy = StrategyPolicy(),  # noqa: B008 - frozen
+        alert: AlertSink | None = None,
         rng: random.Random | None = None,
+        markets: Markets | None = None,
+        before_post: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._trader = trader
         self._signer = signer
         self._clock = clock
         self.timeouts = timeouts
-        self._policies = dict(policies or {})
-        self._alert = alert or (lambda _alert: None)
+        self._policies = {
+            name: p if isinstance(p, StrategyPolicy) else StrategyPolicy(PartialPolicy(p))
+            for name, p in (policies or {}).items()
+        }
+        self._default_policy = default_policy
+        self._alert = alert or ignore
         self._rng = rng or random.Random()
+        self._markets = markets
+        self._before_post = before_post
         self._alerted: set[tuple[str, str]] = set()
+        self._halted = False
+        self._in_flight: set[str] = set()  # order ids whose POST has not answered yet
+        self._replacing: set[str] = set()
+        self._intents: dict[str, OrderIntent] = {}  # this process's intents, by id
         self.stats: dict[str, int] = {
             "submitted": 0,
             "unknown": 0,
             "foreign events": 0,
             "unknown trade statuses": 0,
+            "replaced": 0,
+            "cancelled while halted": 0,
         }
+
+    @property
+    def halted(self) -> bool:
+        """New orders are refused: the kill switch is engaged (or being engaged)."""
+        return self._halted or self._store.model.kill_switch.engaged
+
+    @property
+    def in_flight(self) -> int:
+        """Orders whose POST has not answered yet."""
+        return len(self._in_flight)
+
+    def policy(self, strategy: str) -> StrategyPolicy:
+        return self._policies.get(strategy, self._default_policy)
 
     # ---- submitting ---------------------------------------------------------------------
 
-    async def submit(self, intent: OrderIntent) -> OrderView:
+    async def submit(self, intent: OrderIntent | object) -> OrderView:
         return (await self.submit_batch([intent]))[0]
 
-    async def submit_batch(self, intents: Sequence[OrderIntent]) -> list[OrderView]:
-        """Sign, persist (one durable write), post (one request of up to 15) and record."""
+    async def submit_batch(self, intents: Sequence[OrderIntent | object]) -> list[OrderView]:
+        """Sign, persist (one durable write), post (one request of up to 15) and record.
+        Each intent is an ``OrderIntent`` or a plain shape (``OrderIntent.of``)."""
         if not 0 < len(intents) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH} intents, not {len(intents)}")
+        intents = [OrderIntent.of(i) for i in intents]
         model = self._store.model
         fresh = list({i.intent_id: i for i in intents if i.intent_id not in model.orders}.values())
-        if fresh and model.kill_switch.engaged:
+        if fresh and self.halted:
             for intent in fresh:
                 await self._store.append(
                     ev.RiskRejected(
@@ -174,25 +276,25 @@ class OrderTracker:
         return [model.orders[i.intent_id] for i in intents]
 
     async def _place(self, intents: list[OrderIntent]) -> None:
+        intents = [self._completed_intent(i) for i in intents]
         signed = [(intent, self._sign(intent)) for intent in intents]
         persisted: list[ev.LedgerEvent] = []
         for intent, order in signed:
             persisted += [_intent_event(intent), _signed_event(intent, order)]
+            self._intents[intent.intent_id] = intent
         await self._store.append_many(persisted)  # durable, before anything leaves
+        if self._before_post is not None:
+            await self._before_post()  # the venue heartbeat: beat first if one is due
         await self._store.append_many([ev.OrderSubmitted(order_id=o.order_id) for _, o in signed])
         self.stats["submitted"] += len(signed)
         requests = [
             OrderRequest(order, intent.order_type, post_only=intent.post_only)
             for intent, order in signed
         ]
+        ids = {o.order_id for _, o in signed}
+        self._in_flight |= ids
         try:
-            if len(requests) == 1:
-                r = requests[0]
-                acks: Sequence[OrderAck] = [
-                    await self._trader.post_order(r.order, r.order_type, post_only=r.post_only)
-                ]
-            else:
-                acks = await self._trader.post_orders(requests)
+            acks = await self._post(requests)
         except OrderOutcomeUnknown as exc:
             self.stats["unknown"] += len(signed)
             await self._store.append_many(
@@ -217,8 +319,27 @@ class OrderTracker:
                 ]
             )
             return
+        finally:
+            self._in_flight -= ids
         for (intent, order), ack in zip(signed, acks, strict=True):
             await self._record_ack(intent, order, ack)
+
+    async def _post(self, requests: list[OrderRequest]) -> Sequence[OrderAck]:
+        if len(requests) == 1:
+            r = requests[0]
+            return [await self._trader.post_order(r.order, r.order_type, post_only=r.post_only)]
+        return await self._trader.post_orders(requests)
+
+    def _completed_intent(self, intent: OrderIntent) -> OrderIntent:
+        """The intent with its tick and neg-risk flag, asked of ``Markets`` when missing."""
+        tick, neg_risk = intent.tick, intent.neg_risk
+        if tick is None and self._markets is not None:
+            tick = self._markets.tick(intent.asset_id)
+        if neg_risk is None and self._markets is not None:
+            neg_risk = self._markets.neg_risk(intent.market)
+        if tick is None:
+            raise ValueError(f"intent {intent.intent_id}: the tick size of its asset is unknown")
+        return dataclasses.replace(intent, tick=tick, neg_risk=bool(neg_risk))
 
     def _sign(self, intent: OrderIntent) -> SignedOrder:
         side = Side[intent.side]
@@ -235,6 +356,16 @@ class OrderTracker:
         )
 
     async def _record_ack(self, intent: OrderIntent, order: SignedOrder, ack: OrderAck) -> None:
+        await self._record_answer(intent, order, ack)
+        if self.halted and ack.accepted and intent.order_type not in _ONE_SHOT:
+            current = self._store.model.order(order.order_id)
+            if current is not None and current.state in OPEN_ORDER_STATES | _BEFORE_VENUE:
+                # On its way before the kill switch: it must not stay on the book.
+                self.stats["cancelled while halted"] += 1
+                with contextlib.suppress(VenueError):
+                    await self.cancel([order.order_id])
+
+    async def _record_answer(self, intent: OrderIntent, order: SignedOrder, ack: OrderAck) -> None:
         r = ack.response
         if not ack.accepted:
             await self._store.append(
@@ -249,6 +380,8 @@ class OrderTracker:
             return
         shares = r.taking_amount if intent.side == "BUY" else r.making_amount
         matched = shares or Decimal(0)
+        if ack.looked_up and ack.size_matched is not None:
+            matched = ack.size_matched  # a lookup's answer carries no amounts: the order does
         events: list[ev.LedgerEvent] = [
             ev.OrderAcked(
                 order_id=order.order_id,
@@ -313,7 +446,7 @@ class OrderTracker:
             [
                 o.order_id
                 for o in self._store.model.unresolved_orders()
-                if o.order_id and o.state in _BEFORE_VENUE
+                if o.order_id and o.state in _BEFORE_VENUE and o.order_id not in self._in_flight
             ]
         )
 
@@ -403,8 +536,72 @@ class OrderTracker:
         order = self._store.model.order(order_id)
         if order is None or order.state is not OrderState.PARTIALLY_FILLED:
             return
-        if self._policies.get(order.strategy) is PartialPolicy.CANCEL_REST:
+        policy = self.policy(order.strategy)
+        if policy.partial is PartialPolicy.CANCEL_REST:
             await self.cancel([order_id])
+        elif policy.partial is PartialPolicy.REPLACE and order_id not in self._replacing:
+            self._replacing.add(order_id)
+            try:
+                await self._replace(order, policy)
+            finally:
+                self._replacing.discard(order_id)
+
+    async def _replace(self, order: OrderView, policy: StrategyPolicy) -> None:
+        """Cancel the rest of ``order`` and post it again at the verified touch, within the
+        strategy's slippage bound; otherwise leave it working (and say why, once)."""
+        if order.price is None or order.size is None or self.halted:
+            return
+        root, n = order.intent_id, 0
+        if (m := _REPLACE_RE.match(order.intent_id)) is not None:
+            root, n = m["root"], int(m["n"])
+        if n >= policy.max_replaces:
+            self._raise(Alert("replace_limit", order.order_id, f"{root}: {n} replacements"))
+            return
+        touch = self._markets.touch(order.asset_id, order.side) if self._markets else None
+        if touch is None:
+            self._raise(
+                Alert("replace_skipped", order.order_id, "no LIVE book to re-price at: left")
+            )
+            return
+        worse = touch - order.price if order.side == "BUY" else order.price - touch
+        if worse > policy.slippage:
+            self._raise(
+                Alert(
+                    "replace_skipped",
+                    order.order_id,
+                    f"touch {touch} is {worse} from {order.price}, beyond the slippage "
+                    f"bound {policy.slippage}: left",
+                )
+            )
+            return
+        if order.size - order.size_matched < policy.min_size:
+            return
+        canceled = await self.cancel([order.order_id])
+        if order.order_id not in canceled:
+            return  # filled or gone meanwhile
+        await self._refresh_orders([order.order_id])  # the final matched size
+        done = self._store.model.order(order.order_id) or order
+        rest = marketable_size(order.size - done.size_matched, touch, Side[order.side])
+        if rest < policy.min_size:  # it crosses at the touch: the marketable precision rules
+            return
+        original = self._intents.get(order.intent_id)
+        replacement = OrderIntent(
+            intent_id=f"{root}:replace:{n + 1}",
+            strategy=order.strategy,
+            market=order.market,
+            asset_id=order.asset_id,
+            side=order.side,
+            price=touch,
+            size=rest,
+            tick=original.tick if original else None,
+            order_type=OrderType(order.order_type),
+            neg_risk=original.neg_risk if original else None,
+            expiration_s=original.expiration_s if original else 0,
+            reason=f"replaces {order.order_id} at the touch",
+        )
+        self.stats["replaced"] += 1
+        with contextlib.suppress(OrderRefused):
+            await self.submit(replacement)
 
     async def cancel(self, order_ids: Sequence[str]) -> list[str]:
         """Cancel these orders; the ids the venue cancelled (recorded ``CANCELED``)."""
@@ -445,14 +642,18 @@ class OrderTracker:
         if events:
             await self._store.append_many(events)
 
-    async def engage_kill_switch(self, ref: str, reason: str, source: str) -> list[str]:
-        """Record the kill switch (every later ``submit`` is refused, across restarts), then
-        cancel everything at the venue and verify; the ids still open, if any."""
+    async def engage_kill_switch(
+        self, ref: str, reason: str, source: str, *, cancel: bool = True
+    ) -> list[str]:
+        """Block every new order now, record the kill switch (refused across restarts), then
+        (``cancel``) cancel everything at the venue and verify; the ids still open, if any."""
+        self._halted = True
         await self._store.append(ev.KillSwitchEngaged(ref=ref, reason=reason, source=source))
-        return await self.cancel_all()
+        return await self.cancel_all() if cancel else []
 
     async def release_kill_switch(self, ref: str, source: str) -> None:
         await self._store.append(ev.KillSwitchReleased(ref=ref, source=source))
+        self._halted = False
 
     # ---- timeouts -----------------------------------------------------------------------
 
@@ -462,6 +663,17 @@ class OrderTracker:
         raised = []
         model = self._store.model
         for o in model.unresolved_orders():
+            if (
+                o.state is OrderState.SUBMITTED
+                and now - o.updated_ts_ms > self.timeouts.post_s * 1000
+            ):
+                raised += self._raise(
+                    Alert(
+                        "post_unanswered",
+                        o.order_id,
+                        f"order {o.order_id} posted at {o.updated_ts_ms}, still no answer",
+                    )
+                )
             if (
                 o.state is OrderState.UNKNOWN
                 and now - o.updated_ts_ms > self.timeouts.unknown_s * 1000
@@ -520,9 +732,53 @@ def _signed_event(intent: OrderIntent, order: SignedOrder) -> ev.OrderSigned:
     )
 
 
-def _with_state(view: OrderView, state: OrderState) -> OrderView:
-    import msgspec
+def _plain_fields(obj: object) -> dict[str, Any]:
+    """The fields of a plain intent shape, under ``OrderIntent``'s names."""
+    known = {f.name for f in fields(OrderIntent)}
+    if isinstance(obj, Mapping):
+        raw: dict[str, Any] = dict(obj)
+    else:
+        names = known | set(_ALIASES) | {"expires_ms", "unit"}
+        raw = {n: getattr(obj, n) for n in names if hasattr(obj, n)}
+    unit = raw.pop("unit", None)
+    if unit is not None and _text(unit).upper() != "SHARES":
+        raise ValueError(f"an order intent's size must be in shares, not {unit}")
+    for alias, name in _ALIASES.items():
+        if alias in raw:
+            raw.setdefault(name, raw.pop(alias))
+    expires_ms = raw.pop("expires_ms", None)
+    if expires_ms is not None:
+        raw.setdefault("expiration_s", int(expires_ms) // 1000)
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown order intent fields: {sorted(unknown)}")
+    missing = {f.name for f in fields(OrderIntent) if f.default is dataclasses.MISSING}
+    if missing - set(raw):
+        raise ValueError(f"order intent fields missing: {sorted(missing - set(raw))}")
+    return raw
 
+
+def _typed(raw: dict[str, Any]) -> dict[str, Any]:
+    """Numbers as ``Decimal``, the side upper case, the order type an ``OrderType``."""
+    for name in ("price", "size", "tick"):
+        if raw.get(name) is not None and not isinstance(raw[name], Decimal):
+            try:
+                raw[name] = Decimal(str(raw[name]))
+            except ArithmeticError:
+                raise ValueError(f"order intent {name} {raw[name]!r} is no number") from None
+    if raw.get("side") is not None:
+        raw["side"] = _text(raw["side"]).upper()
+    if raw.get("order_type") is not None:
+        raw["order_type"] = OrderType(_text(raw["order_type"]))  # ValueError if unknown
+    return raw
+
+
+def _text(value: object) -> str:
+    """An enum's value, or the text of anything else."""
+    return str(getattr(value, "value", value))
+
+
+def _with_state(view: OrderView, state: OrderState) -> OrderView:
     return msgspec.structs.replace(view, state=state)
 
 

@@ -53,6 +53,8 @@ class Session:
             policies=self.options.get("policies"),
             alert=self.alerts.append,
             rng=random.Random(3),
+            markets=self.options.get("markets"),
+            before_post=self.options.get("before_post"),
         )
         return self.tracker
 
@@ -96,6 +98,32 @@ def intent_for(
         order_type=order_type,
         neg_risk=m.neg_risk,
     )
+
+
+class SimMarkets:
+    """The tracker's ``Markets`` over the simulator's truth books (the engine reads its mirror;
+    these tests have none)."""
+
+    def __init__(self, wallet: Wallet, live: bool = True) -> None:
+        self.wallet = wallet
+        self.live = live
+
+    def _market(self, asset_id: str) -> Market:
+        return self.wallet.running.sim.exchange.market_of(asset_id)
+
+    def touch(self, asset_id: str, side: str) -> Decimal | None:
+        if not self.live:
+            return None
+        m = self._market(asset_id)
+        bid, ask = self.wallet.running.sim.exchange.best(m, asset_id)
+        units = ask if side == "BUY" else bid
+        return None if units is None else Decimal(units) / 10_000
+
+    def tick(self, asset_id: str) -> Decimal | None:
+        return Decimal(self._market(asset_id).tick) / 10_000
+
+    def neg_risk(self, market: str) -> bool | None:
+        return self.wallet.running.sim.exchange.markets[market].neg_risk
 
 
 def resting_price(wallet: Wallet, m: Market) -> Decimal:

@@ -19,7 +19,6 @@ from polytui.core.strategy import OrderIntent, OrderSide, OrderType, SizeUnit, i
 from polytui.engine.context import EngineView
 from polytui.engine.mirror import BookState, Mirror
 from polytui.engine.risk_engine import RiskEngine
-from polytui.engine.scheduler import Scheduler
 from polytui.engine.strategy_runner import (
     OrderOutcome,
     StrategyFailed,
@@ -303,30 +302,3 @@ def test_two_strategies_may_not_share_a_name():
     clock, mirror, ledger, view, risk = rig()
     with pytest.raises(ValueError, match="share a name"):
         StrategyRunner([Demo(), Demo()], risk, None, clock=clock, view=view)
-
-
-async def test_the_scheduler_runs_each_job_on_the_clock_and_survives_a_failure():
-    clock = FakeClock(START)
-    scheduler = Scheduler(clock)
-    ran: list[str] = []
-
-    def fails():
-        ran.append("fails")
-        raise RuntimeError("nope")
-
-    async def works():
-        ran.append("works")
-
-    scheduler.every("fails", 10.0, fails)
-    scheduler.every("works", 5.0, works, first_after_s=5.0)
-    task = asyncio.create_task(scheduler.run())
-    await asyncio.sleep(0.01)
-    for _ in range(25):
-        clock.advance(1000)
-        await asyncio.sleep(0.01)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    assert ran.count("fails") == 3 and ran.count("works") == 5  # 0/10/20 s; 5/10/15/20/25 s
-    assert scheduler.stats["fails"].failures == 3 and "nope" in scheduler.stats["fails"].last_error
-    with pytest.raises(ValueError, match="positive"):
-        scheduler.every("bad", 0, works)
