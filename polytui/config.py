@@ -65,7 +65,9 @@ class SimSettings(_Section):
     faults: str | None = None
     time_scale: Annotated[float, Field(ge=0)] | None = None  # 0 stops the simulated clock
     start_ms: Annotated[int, Field(ge=0)] | None = None
+    leader_activity: Annotated[float, Field(ge=0)] | None = 30.0  # the demo's leaders trade
 
+    # this many times as often as the styles say, so copies show within seconds
     @field_validator("url")
     @classmethod
     def _url_is_http(cls, url: str | None) -> str | None:
@@ -279,6 +281,8 @@ class RiskSettings(_Section):
     volatility_window_s: PositiveFloat = 300.0
     volatility_ref: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.01")
     thin_depth_usdc: Usdc = Decimal(0)  # 0: no depth scaling
+    funds_s: PositiveFloat = 10.0  # pUSD balance and allowance read from the venue this often
+    pnl_snapshot_s: PositiveFloat = 60.0  # a PnL snapshot (marks) into the ledger this often
 
     @field_validator("daily_loss_cap_usdc")
     @classmethod
@@ -334,6 +338,7 @@ class CopySettings(_Section):
     order_type: Literal["FAK", "GTD"] = "FAK"
     gtd_slack_s: Annotated[int, Field(ge=1)] = 5  # GTD expiry: now + 60 s (the floor) + this
     bankroll_usdc: Usdc | None = None  # ours; None: our equity (cash + positions)
+    demo: bool = True  # sim mode, no leader listed: copy the simulator's own leaders
 
     @field_validator("leaders")
     @classmethod

@@ -47,10 +47,12 @@ from polytui.engine.startup import (
     open_simulator,
     venue_alive,
 )
+from polytui.engine.strategy_runner import OrderOutcome, StrategyFailed, StrategyStopped
 from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
 from polytui.ops.logs import JsonLog, install_stdlib_logging
 from polytui.ops.redact import register_secret
 from polytui.ops.systemd import SystemdNotifier
+from polytui.strategies.copytrade import CopyRecord
 from polytui.venue.clients import VenueClients
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -289,6 +291,10 @@ class _Run:
         ready = asyncio.create_task(engine.ready.wait())
         try:
             await asyncio.wait({runs, ready}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # stopped while starting: the engine stops with us
+            runs.cancel()
+            await asyncio.gather(runs, return_exceptions=True)
+            raise
         finally:
             ready.cancel()
         if engine.kill_switch is not None and not runs.done():
@@ -322,6 +328,24 @@ class _Run:
             )
         elif isinstance(event, UniverseChanged) and (event.entered or event.left):
             self.log("universe_changed", entered=len(event.entered), left=len(event.left))
+        elif isinstance(event, CopyRecord):
+            self.log(
+                "copy_outcome",
+                leader=event.leader,
+                outcome=event.outcome.value,
+                gate=event.gate,
+                reason=event.reason,
+                asset_id=event.asset,
+                leader_side=event.leader_side.value,
+                leader_shares=event.leader_shares,
+                shares=event.shares,
+            )
+        elif isinstance(event, OrderOutcome) and event.submit_error:
+            self.log(
+                "order_not_sent", level="warning", strategy=event.strategy, error=event.submit_error
+            )
+        elif isinstance(event, StrategyFailed | StrategyStopped):
+            self.log(event_record(event)[0], level="error", **event_record(event)[1])
 
     async def _heartbeat(self, venue: VenueClients, engine: Engine) -> None:
         loop = asyncio.get_running_loop()

@@ -314,12 +314,14 @@ def size_buy(
         if usdc > cap:
             if cap < params.min_usdc:
                 return NotSized(
-                    f"thin book: {depth:.2f} USDC offered up to {bound}, "
+                    f"thin book: {depth:.2f} USDC offered up to {bound:.4f}, "
                     f"{params.depth_fraction} of it is under the {params.min_usdc} minimum",
                     numbers,
                 )
             usdc = cap
-            steps.append(f"cut to {params.depth_fraction} of {depth:.2f} USDC depth to {bound}")
+            steps.append(
+                f"cut to {params.depth_fraction} of {depth:.2f} USDC depth to {bound:.4f}"
+            )
     numbers["usdc"] = usdc
     return Sized(usdc, tuple(steps), numbers)
 

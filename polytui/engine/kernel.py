@@ -58,6 +58,7 @@ from polytui.engine.scanner import Scanner
 from polytui.engine.scanner.wiring import MirrorSubscriber, mirror_freshness, with_market_events
 from polytui.engine.scheduler import Scheduler
 from polytui.engine.startup import ws_settings
+from polytui.engine.strategy_wiring import StrategySide
 from polytui.engine.test_strategy import TestStrategy
 from polytui.engine.venue_heartbeat import VenueHeartbeat
 from polytui.keys import SimKey
@@ -159,6 +160,7 @@ class Engine:
         self.kill_switch: KillSwitch | None = None
         self.control: ControlServer | None = None
         self.test_strategy: TestStrategy | None = None
+        self.strategies: StrategySide | None = None
         self._synced = False
         self.ready = asyncio.Event()
         """Set once ``run()`` has started everything (the order side included)."""
@@ -255,6 +257,7 @@ class Engine:
             self.test_strategy = TestStrategy(
                 s.test_strategy, tracker, store, self.markets, clock, random.Random(rng.random())
             )
+        self.strategies = await StrategySide.build(self)
         self.control = ControlServer(self.control_path, self._command)
         await self.control.start()
         if store.model.kill_switch.engaged:
@@ -278,6 +281,8 @@ class Engine:
         )
         if self.test_strategy is not None:
             sch.every("test_strategy", self.settings.test_strategy.interval_s, self._strategy_tick)
+        if self.strategies is not None:
+            self.strategies.schedule(sch)
 
     async def run(self) -> None:
         """Run every component until cancelled; a component that fails stops the engine with
@@ -292,6 +297,8 @@ class Engine:
             ]
             if self.feed is not None:
                 tasks.append(asyncio.create_task(self.feed.run(), name="user-feed"))
+            if self.strategies is not None:
+                tasks.append(asyncio.create_task(self._run_strategies(), name="strategies"))
             self.ready.set()
             try:
                 await asyncio.gather(*tasks)
@@ -331,6 +338,13 @@ class Engine:
             await self._sync()  # the start-up sync failed: again, before anything else
         else:
             await self.tracker.resolve()
+
+    async def _run_strategies(self) -> None:
+        """Strategies trade only once the ledger agrees with the venue."""
+        assert self.strategies is not None
+        while not self._synced:  # noqa: ASYNC110 - the sync job retries on its schedule
+            await self.clock.sleep(0.2)
+        await self.strategies.run()
 
     async def _strategy_tick(self) -> None:
         if self._synced and self.test_strategy is not None:
@@ -472,6 +486,8 @@ class Engine:
             }
             if self.test_strategy is not None:
                 figures["test_strategy"] = self.test_strategy.stats()
+            if self.strategies is not None:
+                figures.update(self.strategies.stats())
         return figures
 
     def summary(self) -> dict[str, Any]:

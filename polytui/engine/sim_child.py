@@ -41,6 +41,7 @@ def sim_command(sim: SimSettings, python: str = sys.executable) -> list[str]:
         "--faults": sim.faults,
         "--start-ms": sim.start_ms,
         "--time-scale": sim.time_scale,
+        "--leader-activity": sim.leader_activity,
     }
     for flag, value in options.items():
         if value is not None:

@@ -123,6 +123,13 @@ class StrategyRunner:
             hosted.dropped += 1
             log.error("strategy %s: inbox full, an input was dropped", name)
 
+    def known_intents(self) -> list[str]:
+        """Intents of ours whose orders may still fill (the kernel follows them)."""
+        return list(self._by_intent)
+
+    def forget(self, intent_id: str) -> None:
+        self._by_intent.pop(intent_id, None)
+
     def on_fill(self, intent_id: str, shares: Decimal) -> None:
         """One of our orders filled: its strategy's ``on_fill`` hook (the copier follows its
         leaders' exits only with what its copies filled)."""

@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--leaders", type=int, default=4, help="synthetic leader wallets to copy (default 4)"
     )
     parser.add_argument(
+        "--leader-activity",
+        type=float,
+        default=1.0,
+        help="times each leader style's trades per hour (default 1: a whale trades 3 times "
+        "an hour, a scalper 40)",
+    )
+    parser.add_argument(
         "--data-lag-ms",
         type=int,
         default=2_000,
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         ("--time-scale", args.time_scale, 0),
         ("--starting-usd", args.starting_usd, 0),
         ("--leaders", args.leaders, 0),
+        ("--leader-activity", args.leader_activity, 0),
         ("--data-lag-ms", args.data_lag_ms, 0),
         ("--mined-ms", args.mined_ms, 0),
         ("--confirmed-ms", args.confirmed_ms, args.mined_ms),
@@ -116,6 +124,7 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         auth_skew_s=args.auth_skew_s,
         settlement=Settlement(args.mined_ms, args.confirmed_ms),
         leaders=args.leaders,
+        leader_activity=args.leader_activity,
         data_lag_ms=args.data_lag_ms,
     )
     stop = asyncio.Event()

@@ -85,8 +85,9 @@ class Leader:
 
 
 class Leaders:
-    def __init__(self, trading: Trading, seed: int, count: int) -> None:
+    def __init__(self, trading: Trading, seed: int, count: int, activity: float = 1.0) -> None:
         self.trading = trading
+        self.activity = activity  # times each style's trades per hour
         self.exchange = trading.exchange
         self.rng = random.Random(f"leaders:{seed}")
         self.leaders: list[Leader] = []
@@ -105,7 +106,10 @@ class Leaders:
         self.trades = 0
 
     def gap_ms(self, index: int) -> int:
-        return max(1, round(self.rng.expovariate(self.leaders[index].style.per_hour) * HOUR))
+        rate = self.leaders[index].style.per_hour * self.activity
+        if rate <= 0:
+            return 365 * 24 * HOUR  # activity 0: the leaders do not trade
+        return max(1, round(self.rng.expovariate(rate) * HOUR))
 
     # ---- history -------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class Simulator:
         auth_skew_s: int = 300,
         settlement: Settlement | None = None,
         leaders: int = 4,
+        leader_activity: float = 1.0,
         data_lag_ms: int = 2_000,
     ) -> None:
         self.seed = seed
@@ -68,7 +69,7 @@ class Simulator:
         )
         self.trading.on_order = self.tracker.order_arrived
         self.user_feed = UserFeed(self.accounts, self.funder_of)
-        self.leaders = Leaders(self.trading, seed, leaders)
+        self.leaders = Leaders(self.trading, seed, leaders, leader_activity)
         self.life.add_leaders(self.leaders)
         self.data_lag_ms = data_lag_ms
         self.set_faults(faults or Faults())

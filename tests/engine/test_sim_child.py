@@ -35,7 +35,9 @@ def test_the_command_binds_loopback_on_a_free_port_and_passes_only_set_options()
     assert command[:4] == ["py", "-m", "polytui", "sim"]
     assert command[4:8] == ["--host", "127.0.0.1", "--port", "0"]
     assert command[8] == "--exit-with-stdin"  # it never outlives us
-    assert command[9:] == ["--seed", "7", "--faults", "drop=0.1"]
+    assert command[9:] == ["--seed", "7", "--faults", "drop=0.1", "--leader-activity", "30.0"]
+    quiet = sim_command(SimSettings(leader_activity=None), python="py")
+    assert "--leader-activity" not in quiet  # unset: the simulator's own default
 
 
 def test_endpoints_must_have_every_url() -> None:
