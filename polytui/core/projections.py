@@ -177,6 +177,9 @@ class ReadModel:
     """The projections, for reading: plain dicts of frozen views."""
 
     orders: dict[str, OrderView] = field(default_factory=dict)
+    open_orders: dict[str, OrderView] = field(default_factory=dict)
+    """The orders without a terminal outcome yet (a subset of ``orders``, kept as they move):
+    what the risk engine and the heartbeat read on every decision, without a scan."""
     fills: dict[str, FillView] = field(default_factory=dict)
     positions: dict[str, PositionView] = field(default_factory=dict)
     pnl_snapshots: list[PnlSnapshotView] = field(default_factory=list)
@@ -190,6 +193,10 @@ class ReadModel:
     def merge(self, changes: Changes) -> None:
         for order in changes.orders:
             self.orders[order.key] = order
+            if order.state in TERMINAL_ORDER_STATES:
+                self.open_orders.pop(order.key, None)
+            else:
+                self.open_orders[order.key] = order
             if order.order_id:
                 self._by_order_id[order.order_id] = order.key
         for fill in changes.fills:
@@ -213,10 +220,7 @@ class ReadModel:
     def unresolved_orders(self) -> list[OrderView]:
         """Orders without a terminal outcome, oldest first: what a restart must settle with
         the venue (by order id, never by sending again)."""
-        return sorted(
-            (o for o in self.orders.values() if o.state not in TERMINAL_ORDER_STATES),
-            key=lambda o: o.created_seq,
-        )
+        return sorted(self.open_orders.values(), key=lambda o: o.created_seq)
 
     def realised(self) -> Decimal:
         return _total(p.realised for _, p in sorted(self.positions.items()))

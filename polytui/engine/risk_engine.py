@@ -39,7 +39,7 @@ from polytui.core.risk import (
     period_bounds,
 )
 from polytui.core.strategy import OrderIntent
-from polytui.engine.context import TERMINAL, EngineView
+from polytui.engine.context import EngineView
 
 ZERO = Decimal(0)
 MIDS_KEPT = 600  # recent mid points per asset (dynamic limits)
@@ -136,8 +136,8 @@ class RiskEngine:
         locked: dict[str, Decimal] = defaultdict(lambda: ZERO)
         halted = None
         if model is not None:
-            for o in model.orders.values():
-                if o.state in TERMINAL or o.size is None or o.price is None:
+            for o in model.open_orders.values():
+                if o.size is None or o.price is None:
                     continue
                 rest = o.size - o.size_matched
                 if rest <= ZERO:
@@ -170,7 +170,8 @@ class RiskEngine:
             daily_pnl=self.daily_pnl(now),
             halted_until_ms=halted,
             leader_exposure=dict(leader_exposure or {}),
-            recent_orders_ms=tuple(self._sent),
+            # The gate needs no more than one over the limit to decide.
+            recent_orders_ms=tuple(self._sent)[-(self.limits.max_orders_per_window + 1) :],
             mids={a: tuple(self._mids[a]) for a in assets if a in self._mids},
         )
 

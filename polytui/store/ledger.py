@@ -183,6 +183,7 @@ class Ledger:
         copy.merge(Changes(orders=tuple(m.orders.values())))
         copy.fills = dict(m.fills)
         copy.positions = dict(m.positions)
+        copy.halts = dict(m.halts)
         return copy
 
     # ---- writing -------------------------------------------------------------------------
