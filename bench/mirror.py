@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -283,9 +284,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rss", nargs=2, metavar=("CAPTURE", "MARKETS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        help="also count the instructions of both paths over the first N frames (valgrind's "
+        "callgrind, one child process per path): a ratio the machine's load does not move",
+    )
+    parser.add_argument("--run-one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss:
         rss_child(*args.rss)
+        return 0
+    if args.run_one:
+        run_one(*args.run_one)
         return 0
 
     print(
@@ -362,9 +374,58 @@ def main() -> int:
         (full_rate >= bare_rate / 2, "full path >= half the bare reference"),
         (memory["peak_mb"] < RSS_LIMIT_MB, f"peak RSS < {RSS_LIMIT_MB} MB"),
     ]
+    if args.instructions:
+        counted = instructions(frames, markets, args.instructions)
+        if counted is not None:
+            ratio = counted["bare"] / counted["full"]
+            print(
+                f"instructions over the first {args.instructions} frames: full path "
+                f"{counted['full'] / 1e6:,.0f} M, bare reference {counted['bare'] / 1e6:,.0f} M: "
+                f"the full path runs at {ratio:.2f} of the reference's speed"
+            )
+            checks.append((ratio >= 0.5, "full path >= half the bare reference (instructions)"))
     for ok, what in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {what}")
     return 0 if all(ok for ok, _ in checks) else 1
+
+
+def run_one(path: str, data: str, count: str) -> None:
+    """A child for ``--instructions``: one path over the first ``count`` recorded frames."""
+    import pickle
+
+    frames, markets = pickle.loads(Path(data).read_bytes())
+    frames = frames[: int(count)]
+    if path == "full":
+        full_path(frames, markets)
+    elif path == "bare":
+        bare_path(frames)
+
+
+def instructions(frames: Recorded, markets: Markets, count: int) -> dict[str, int] | None:
+    """Instructions of each path over the same frames, less those of loading them alone."""
+    import pickle
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("--instructions: valgrind is not installed (apt-get install valgrind)")
+        return None
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "frames.pickle"
+        data.write_bytes(pickle.dumps((frames, markets)))
+        for path in ("none", "full", "bare"):
+            run = subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.{path}",
+                 sys.executable, __file__, "--run-one", path, str(data), str(count)],
+                capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+            )  # fmt: skip
+            found = re.search(r"Collected : (\d+)", run.stderr)
+            if run.returncode or found is None:
+                print(f"--instructions: callgrind failed: {run.stderr[-500:]}")
+                return None
+            counts[path] = int(found.group(1))
+    return {p: counts[p] - counts["none"] for p in ("full", "bare")}
 
 
 def _safe_events(raw: bytes):

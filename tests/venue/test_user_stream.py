@@ -85,6 +85,7 @@ async def test_bad_credentials_are_refused_and_retried_without_showing_the_secre
     stream = UserStream(url(venue), creds, sink, settings=FAST, rng=MaxRng(), sleep=sleep)
     async with stream:
         await sink.until(lambda: len([c for c in sink.changes if c.reason]) >= 3)
+        await sink.until(lambda: len(sleep.waits) >= 3)  # the third backoff follows its drop
     refusals = [c for c in sink.changes if c.state is ConnState.DISCONNECTED][:3]
     for change in refusals:
         assert change.reason.startswith("refused"), change.reason
