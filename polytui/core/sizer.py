@@ -319,9 +319,7 @@ def size_buy(
                     numbers,
                 )
             usdc = cap
-            steps.append(
-                f"cut to {params.depth_fraction} of {depth:.2f} USDC depth to {bound:.4f}"
-            )
+            steps.append(f"cut to {params.depth_fraction} of {depth:.2f} USDC depth to {bound:.4f}")
     numbers["usdc"] = usdc
     return Sized(usdc, tuple(steps), numbers)
 

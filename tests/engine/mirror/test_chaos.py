@@ -311,6 +311,7 @@ async def test_a_quiet_healthy_token_is_never_stale_but_an_unverifiable_one_is()
         await c.faults(http5xx=1.0)
         unreachable_ms = c.clock.now_ms()
         verified = {t: c.mirror.tokens[t].kpis.last_verified_ms for t in c.tokens}
+
         def first_stale() -> dict[str, int]:
             out: dict[str, int] = {}
             for x in c.changes:
