@@ -281,6 +281,9 @@ class RiskSettings(_Section):
     volatility_window_s: PositiveFloat = 300.0
     volatility_ref: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.01")
     thin_depth_usdc: Usdc = Decimal(0)  # 0: no depth scaling
+    max_position_age_s: PositiveFloat | None = None  # held longer: flagged (unset: no limit)
+    aging_action: Literal["flag", "reduce"] = "flag"  # also flags positions near resolution
+    aging_offset: PriceDelta = Decimal("0.01")  # a reduction sells at the best bid less this
     funds_s: PositiveFloat = 10.0  # pUSD balance and allowance read from the venue this often
     pnl_snapshot_s: PositiveFloat = 60.0  # a PnL snapshot (marks) into the ledger this often
 
