@@ -19,6 +19,7 @@ from polytui.core.projections import (
     Changes,
     FillView,
     KillSwitchView,
+    LedgerStats,
     OrderView,
     PositionView,
     ReadModel,
@@ -249,6 +250,7 @@ class FakeEngine:
             ),
         )
         self.store.model.merge(Changes(orders=orders, fills=fills, positions=positions))
+        self.store.model.stats = LedgerStats(events=15, last_seq=15)
 
     def health(self) -> dict:
         return {

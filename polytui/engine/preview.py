@@ -12,9 +12,9 @@ risk engine again before anything is signed. The intent id comes from the ticket
 so confirming the same ticket twice is the same intent (the ledger refuses the second).
 
 Without a limit price the order is marketable up to the worst level the fill estimate
-reaches. The estimate walks the book only while it is LIVE. Funds are checked when the
-engine can say its balance (``engine.trader.balance_allowance()``); otherwise the funds gate
-is left out and the preview says so.
+reaches. The estimate walks the book only while it is LIVE. A BUY's funds are checked when
+the engine can say its balance (``engine.trader.balance_allowance()``); otherwise that gate
+is left out and the preview says so (a SELL's are the shares held, always checked).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def build_preview(
         reason="",
         shares=None,
         price=None,
-        funds_checked=funds is not None,
+        funds_checked=funds is not None or side is OrderSide.SELL,
         intent=None,
         can_submit=callable(getattr(engine, "submit_manual", None)),
     )
@@ -139,7 +139,8 @@ def build_preview(
     intent = manual_intent(engine.clock.now_ms(), ticket, limit, touch)
     limits = RiskLimits.of(engine.settings.risk)
     state = risk_state(engine, intent, funds)
-    gates = GATES if funds is not None else [(g, fn) for g, fn in GATES if g is not Gate.FUNDS]
+    unknown = funds is None and intent.side is OrderSide.BUY  # a SELL's funds are shares held
+    gates = [(g, fn) for g, fn in GATES if not (unknown and g is Gate.FUNDS)]
     verdict = evaluate(intent, limits, state, gates)
     adds = verdict.notional if isinstance(verdict, Approved) else intent.size * limit
     adds = adds if intent.opening else ZERO

@@ -78,6 +78,16 @@ async def execute(engine: Any, command: object) -> Any:
 
 
 def answer_text(result: object) -> str:
-    if isinstance(result, Answer):
-        return result.detail if result.available else f"unavailable: {result.detail}"
-    return str(result)
+    """An answer in words: what the engine returned (an order, a rejection, a ref)."""
+    if not isinstance(result, Answer):
+        return str(result)
+    if not result.available:
+        return f"unavailable: {result.detail}"
+    value = result.value
+    if value is None:
+        return result.detail
+    if hasattr(value, "gate") and hasattr(value, "reason"):  # a risk rejection
+        return f"rejected by {value.gate}: {value.reason}"
+    if hasattr(value, "state") and hasattr(value, "order_id"):  # an order view
+        return f"order {value.order_id or value.intent_id[:12]} {value.state}"
+    return f"{result.detail}: {value}"

@@ -20,6 +20,7 @@ from polytui.core.strategy import OrderIntent
 from polytui.engine.preview import ManualTicket, Preview
 from polytui.engine.views import BookView
 from polytui.ui import format as fmt
+from polytui.ui.widgets.inputs import SteadyInput
 
 UNAVAILABLE = (
     "orders are unavailable: this engine has no order path for manual orders yet "
@@ -128,8 +129,10 @@ class OrderTicket(ModalScreen[None]):
                     compact=True,
                 )
             with Horizontal(classes="row"):
-                yield Input(placeholder="shares", id="ticket-size", type="number", compact=True)
-                yield Input(
+                yield SteadyInput(
+                    placeholder="shares", id="ticket-size", type="number", compact=True
+                )
+                yield SteadyInput(
                     placeholder="limit price (empty: through the book)",
                     id="ticket-limit",
                     type="number",

@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from polytui.ui.widgets.inputs import SteadyInput
+
 WORD = "RESUME"
 
 
@@ -28,7 +30,7 @@ class ReleaseKill(ModalScreen[bool]):
                 f"Type {WORD} and press Enter to release it (escape keeps it engaged).",
                 markup=False,
             )
-            yield Input(placeholder=WORD, id="release-word", compact=True)
+            yield SteadyInput(placeholder=WORD, id="release-word", compact=True)
             yield Static("", id="release-error", markup=False)
             yield Button("Keep halted", id="release-cancel", compact=True)
 

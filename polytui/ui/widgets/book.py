@@ -15,6 +15,7 @@ from textual_plotext import PlotextPlot
 
 from polytui.engine.views import BookView, OutcomeBook, cost_in_view
 from polytui.ui import format as fmt
+from polytui.ui.widgets.inputs import SteadyInput
 from polytui.ui.widgets.table import KeyedTable
 
 DEPTH = 10  # ladder rows (fixed: rows are keyed by level, never added or removed)
@@ -51,26 +52,24 @@ def ladder_rows(ob: OutcomeBook | None, palette: dict[str, str]) -> list[tuple[s
 
 
 def outcome_info(ob: OutcomeBook | None, now_ms: int, palette: dict[str, str]) -> Text:
+    """Three lines: the book's state (and why it is not LIVE), its freshness, its grid."""
     if ob is None:
-        return Text("-")
-    head = Text.assemble(
-        (f"{ob.outcome} ", "bold"),
-        fmt.state_badge(ob.state, palette),
-        f"  tick {fmt.price(ob.tick)}  min {ob.min_size or '-'}  "
-        f"lvls {ob.bid_levels}/{ob.ask_levels}",
-    )
+        return Text("-\n\n")
     updated = now_ms - ob.last_update_ms if ob.last_update_ms else None
     verified = now_ms - ob.last_verified_ms if ob.last_verified_ms else None
     stale = updated is not None and updated > 10_000
-    tail = Text.assemble(
+    why = f" {ob.reason}" if ob.state != "LIVE" and ob.reason != "PRIME" else ""
+    return Text.assemble(
+        (f"{ob.outcome} ", "bold"),
+        fmt.state_badge(ob.state, palette),
+        fmt.styled(why, palette, "warning"),
         "\nage ",
         fmt.styled(fmt.age(updated), palette, "stale") if stale else fmt.age(updated),
         f"  verified {fmt.age(verified)}" if verified is not None else "  never verified",
         f"  lag {fmt.age(ob.apply_lag_ms)}",
+        f"\ntick {fmt.price(ob.tick)}  min {ob.min_size or '-'}  "
+        f"lvls {ob.bid_levels}/{ob.ask_levels}",
     )
-    if ob.state != "LIVE" and ob.reason != "PRIME":
-        tail.append(f"\n{ob.reason}: {ob.detail}", style=palette.get("warning", ""))
-    return head + tail
 
 
 def cost_text(view: BookView | None, shares: Decimal | None) -> str:
@@ -147,7 +146,7 @@ class BookPane(Vertical):
                     yield Static("-", id=f"outcome-info-{i}", classes="outcome-info")
                     yield KeyedTable(LADDER, id=f"ladder-{i}", classes="ladder", show_cursor=False)
         with Horizontal(id="cost"):
-            yield Input(placeholder="size", id="cost-size", compact=True, type="number")
+            yield SteadyInput(placeholder="size", id="cost-size", compact=True, type="number")
             yield Static(cost_text(None, None), id="cost-readout", markup=False)
         yield DepthChart(id="depth-chart")
 

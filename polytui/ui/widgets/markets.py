@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from polytui.engine.views import STATE_RANK, MarketRow, MarketsView
 from polytui.ui import format as fmt
+from polytui.ui.widgets.inputs import SteadyInput
 from polytui.ui.widgets.table import KeyedTable
 
 # (key, label, width); the market column takes what the others leave.
@@ -87,7 +88,7 @@ class MarketsPane(Vertical):
         self.now_ms = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(
+        yield SteadyInput(
             placeholder="/ filter: words of the question, a state (live, suspect), a flag",
             id="markets-filter",
             compact=True,
