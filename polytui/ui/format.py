@@ -61,6 +61,17 @@ def age(ms: int | float | None) -> str:
     return f"{s / 86400:.0f}d"
 
 
+def age_coarse(ms: int | float | None) -> str:
+    """An age that changes at most once a second: <1s, 4s, 3m... (for tables of many rows)."""
+    if ms is None:
+        return DASH
+    if ms < 1000:
+        return "<1s"
+    if ms < 60_000:
+        return f"{int(ms // 1000)}s"
+    return age(ms)
+
+
 def until(end_ms: int | None, now_ms: int) -> str:
     if end_ms is None:
         return DASH

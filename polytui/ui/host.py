@@ -75,11 +75,14 @@ class EngineHost:
         self._stop: asyncio.Event | None = None
         self._stopping = False
         self.engine: Any = None
+        self.simulator: Simulator | None = None
+        self.thread_id: int | None = None
         self.finished = threading.Event()  # run() returned: the engine and simulator stopped
 
     # ---- any thread ------------------------------------------------------------------------
 
     def run(self) -> None:
+        self.thread_id = threading.get_native_id()  # for per-thread CPU figures (bench/ui.py)
         try:
             asyncio.run(self._main())
         finally:
@@ -145,6 +148,7 @@ class EngineHost:
         self, stack: contextlib.AsyncExitStack
     ) -> tuple[Simulator, VenueClients, VenueStatus]:
         simulator = await stack.enter_async_context(open_simulator(self.settings.sim))
+        self.simulator = simulator
         self.status(
             "starting",
             "checking the venue",

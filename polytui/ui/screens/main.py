@@ -61,7 +61,10 @@ class MainScreen(Screen):
 
     @on(TabbedContent.TabActivated)
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        target = FOCUS.get(event.pane.id or "")
+        tab = event.pane.id or ""
+        with self.app.batch_update():
+            self._draw(tab, set(self.latest))  # what changed while it was hidden
+        target = FOCUS.get(tab)
         if target:
             self.query_one(target).focus()
 
@@ -70,32 +73,41 @@ class MainScreen(Screen):
         return self.query_one("#status", StatusBar)
 
     def apply(self, update: EngineUpdate) -> None:
-        palette = self.app.theme_variables
+        """Keep every view; draw only the pane on show (a hidden pane catches up when it is
+        shown). The status bar and the event log always."""
         views = update.views
         self.latest.update(views)
         with self.app.batch_update():
-            if "markets" in views:
-                self.query_one(MarketsPane).show(views["markets"], palette)
-            if "book" in views:
-                self.query_one(BookPane).show(views["book"], palette)
-                if views["book"] is not None:
-                    self.status.now_ms = views["book"].now_ms
-            if "orders" in views:
-                self.query_one(OrdersPane).show(views["orders"], palette)
-                self.query_one(PositionsPane).show(views["orders"], palette)
-            if "pnl" in views:
-                self.query_one(PositionsPane).plot(views["pnl"], palette)
-            if "health" in views:
-                self.query_one(HealthPane).show(views["health"], palette)
-                self.status.now_ms = views["health"].now_ms
-            if "copy" in views:
-                self.query_one(CopyFeedPane).show(views["copy"], palette)
+            self._draw(self.query_one("#tabs", TabbedContent).active, set(views))
+            for key in ("health", "book"):
+                now = getattr(views.get(key), "now_ms", None)
+                if now:
+                    self.status.now_ms = now
             if update.events:
-                self.query_one(HealthPane).log_lines(update.events, palette)
+                self.query_one(HealthPane).log_lines(update.events, self.app.theme_variables)
+
+    def _draw(self, tab: str, keys: set[str]) -> None:
+        palette, latest = self.app.theme_variables, self.latest
+        if tab == "markets" and "markets" in keys:
+            self.query_one(MarketsPane).show(latest["markets"], palette)
+        elif tab == "book" and "book" in keys:
+            self.query_one(BookPane).show(latest["book"], palette)
+        elif tab == "orders" and "orders" in keys:
+            self.query_one(OrdersPane).show(latest["orders"], palette)
+        elif tab == "positions":
+            if "orders" in keys:
+                self.query_one(PositionsPane).show(latest["orders"], palette)
+            if "pnl" in keys:
+                self.query_one(PositionsPane).plot(latest["pnl"], palette)
+        elif tab == "health" and "health" in keys:
+            self.query_one(HealthPane).show(latest["health"], palette)
+        elif tab == "copy" and "copy" in keys:
+            self.query_one(CopyFeedPane).show(latest["copy"], palette)
 
     def restyle(self) -> None:
         """The theme changed: draw again with its colours."""
-        self.apply(EngineUpdate(0, dict(self.latest), ()))
+        self.query_one(MarketsPane).restyle(self.app.theme_variables)
+        self._draw(self.query_one("#tabs", TabbedContent).active, set(self.latest))
 
     def show_status(self, status: EngineStatus) -> None:
         self.status.state, self.status.detail = status.state, status.detail

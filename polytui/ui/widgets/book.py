@@ -10,12 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 from textual_plotext import PlotextPlot
 
 from polytui.engine.views import BookView, OutcomeBook, cost_in_view
 from polytui.ui import format as fmt
 from polytui.ui.widgets.inputs import SteadyInput
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 DEPTH = 10  # ladder rows (fixed: rows are keyed by level, never added or removed)
@@ -119,16 +120,16 @@ class DepthChart(PlotextPlot):
 class BookPane(Vertical):
     DEFAULT_CSS = """
     BookPane { height: 1fr; }
-    BookPane #book-head { height: auto; max-height: 2; padding: 0 1; }
+    BookPane #book-head { height: 2; padding: 0 1; }
     BookPane .outcome { width: 1fr; height: auto; }
-    BookPane .outcome-info { height: auto; padding: 0 1; }
-    BookPane .ladder { height: auto; max-height: 12; padding: 0 0 0 1; }
+    BookPane .outcome-info { height: 3; padding: 0 1; }
+    BookPane .ladder { height: 11; padding: 0 0 0 1; }
     BookPane #book-ladders { height: auto; }
     BookPane #depth-chart { height: 1fr; min-height: 8; }
     BookPane.-short #depth-chart { display: none; }
     BookPane #cost { height: auto; }
     BookPane #cost-size { width: 16; height: 1; border: none; }
-    BookPane #cost-readout { width: 1fr; height: auto; padding: 0 1; }
+    BookPane #cost-readout { width: 1fr; height: 4; padding: 0 1; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -139,15 +140,15 @@ class BookPane(Vertical):
         self._plotted: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("select a market in the Markets pane (Enter)", id="book-head", markup=False)
+        yield Quiet("select a market in the Markets pane (Enter)", id="book-head", fixed=True)
         with Horizontal(id="book-ladders"):
             for i in range(2):
                 with Vertical(classes="outcome"):
-                    yield Static("-", id=f"outcome-info-{i}", classes="outcome-info")
+                    yield Quiet("-", id=f"outcome-info-{i}", classes="outcome-info", fixed=True)
                     yield KeyedTable(LADDER, id=f"ladder-{i}", classes="ladder", show_cursor=False)
         with Horizontal(id="cost"):
             yield SteadyInput(placeholder="size", id="cost-size", compact=True, type="number")
-            yield Static(cost_text(None, None), id="cost-readout", markup=False)
+            yield Quiet(cost_text(None, None), id="cost-readout", fixed=True)
         yield DepthChart(id="depth-chart")
 
     def on_mount(self) -> None:
@@ -160,12 +161,12 @@ class BookPane(Vertical):
     def show(self, view: BookView | None, palette: dict[str, str]) -> None:
         self.view = view
         self._updates += 1
-        head = self.query_one("#book-head", Static)
+        head = self.query_one("#book-head", Quiet)
         if view is None:
-            head.update("select a market in the Markets pane (Enter)")
+            head.show("select a market in the Markets pane (Enter)")
         else:
             flags = f"  flags: {', '.join(view.flags)}" if view.flags else ""
-            head.update(
+            head.show(
                 Text.assemble(
                     (view.title, "bold"),
                     f"\nends in {fmt.until(view.end_ms, view.now_ms)}{flags}",
@@ -175,9 +176,9 @@ class BookPane(Vertical):
         for i in range(2):
             ob = outcomes[i] if i < len(outcomes) else None
             now = view.now_ms if view is not None else 0
-            self.query_one(f"#outcome-info-{i}", Static).update(outcome_info(ob, now, palette))
+            self.query_one(f"#outcome-info-{i}", Quiet).show(outcome_info(ob, now, palette))
             self.query_one(f"#ladder-{i}", KeyedTable).sync(ladder_rows(ob, palette))
-        self.query_one("#cost-readout", Static).update(cost_text(view, self.shares))
+        self.query_one("#cost-readout", Quiet).show(cost_text(view, self.shares))
         market = view.condition_id if view is not None else None
         if market != self._plotted or self._updates % REPLOT_EVERY == 0:
             self._plotted = market
@@ -190,4 +191,4 @@ class BookPane(Vertical):
         except InvalidOperation:
             shares = None
         self.shares = shares if shares is not None and shares > 0 else None
-        self.query_one("#cost-readout", Static).update(cost_text(self.view, self.shares))
+        self.query_one("#cost-readout", Quiet).show(cost_text(self.view, self.shares))

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from polytui.engine.views import CopyFeedView
 from polytui.ui import format as fmt
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 COLUMNS = [
@@ -32,18 +32,18 @@ class CopyFeedPane(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("no strategy running", id="copy-note", markup=False)
+        yield Quiet("no strategy running", id="copy-note")
         yield KeyedTable(COLUMNS, id="copy-table")
 
     def show(self, view: CopyFeedView, palette: dict[str, str]) -> None:
-        note = self.query_one("#copy-note", Static)
+        note = self.query_one("#copy-note", Quiet)
         if not view.running:
-            note.update(
+            note.show(
                 "no strategy running: the copy-trading strategy is not wired into this engine yet"
             )
             return
         copied = sum(1 for r in view.rows if r.outcome_kind != "skipped")
-        note.update(f"copy strategy running: {len(view.rows)} leader trades, {copied} copied")
+        note.show(f"copy strategy running: {len(view.rows)} leader trades, {copied} copied")
         rows = [
             (
                 f"{r.at_ms}:{i}",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import RichLog, Static
+from textual.widgets import RichLog
 
 from polytui.engine.views import EventLine, HealthView
 from polytui.ui import format as fmt
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 COMPONENTS = [("name", "Component", 11), ("status", "State", 5), ("detail", "Detail", 120)]
@@ -36,10 +37,10 @@ class HealthPane(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable(COMPONENTS, id="health-components", cursor_type="none", show_cursor=False)
+        yield KeyedTable(COMPONENTS, id="health-components", show_cursor=False)
         with Horizontal(id="health-figures-row"):
-            yield Static("", id="health-figures")
-            yield Static("", id="health-budget")
+            yield Quiet("", id="health-figures")
+            yield Quiet("", id="health-budget")
         yield RichLog(id="health-log", max_lines=LOG_LINES, wrap=False, markup=False)
 
     def show(self, view: HealthView, palette: dict[str, str]) -> None:
@@ -59,12 +60,12 @@ class HealthPane(Vertical):
         self.query_one("#health-components", KeyedTable).sync(rows)
         resyncs = ", ".join(f"{r} {n}" for r, n in view.resyncs) or "none"
         figures = [f"resyncs by reason: {resyncs}"] + [f"{k}: {v}" for k, v in view.figures]
-        self.query_one("#health-figures", Static).update(" · ".join(figures))
+        self.query_one("#health-figures", Quiet).show(" · ".join(figures))
         busy = sorted(view.budget, key=lambda b: (-b[1] / max(b[2], 1), b[0]))[:6]
         budget = " · ".join(
             f"{f} {used}/{limit} ({used / max(limit, 1):.0%})" for f, used, limit in busy
         )
-        self.query_one("#health-budget", Static).update(
+        self.query_one("#health-budget", Quiet).show(
             f"rate budget use (10 s window): {budget}" if busy else "rate budget: unused"
         )
 

@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 
 from polytui.engine.views import STATE_RANK, MarketRow, MarketsView
 from polytui.ui import format as fmt
 from polytui.ui.widgets.inputs import SteadyInput
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 # (key, label, width); the market column takes what the others leave.
@@ -86,6 +87,7 @@ class MarketsPane(Vertical):
         self.sort_by = "rank"
         self.words: list[str] = []
         self.now_ms = 0
+        self._cache: dict[str, tuple[tuple, tuple]] = {}
 
     def compose(self) -> ComposeResult:
         yield SteadyInput(
@@ -94,7 +96,7 @@ class MarketsPane(Vertical):
             compact=True,
         )
         yield KeyedTable(self._columns(80), id="markets-table")
-        yield Static("no markets yet", id="markets-info", markup=False)
+        yield Quiet("no markets yet", id="markets-info", fixed=True)
 
     @property
     def table(self) -> KeyedTable:
@@ -117,6 +119,7 @@ class MarketsPane(Vertical):
         self._render_rows(palette)
 
     def restyle(self, palette: dict[str, str]) -> None:
+        self._cache.clear()
         self._render_rows(palette)
 
     def _render_rows(self, palette: dict[str, str]) -> None:
@@ -125,7 +128,7 @@ class MarketsPane(Vertical):
         if changed:  # re-sorted when rows come or go, or on request: never every flush
             self._sort(self._ordered(shown))
         live = sum(1 for r in self.rows.values() if r.state == "LIVE")
-        self.query_one("#markets-info", Static).update(
+        self.query_one("#markets-info", Quiet).show(
             f"{len(shown)} of {len(self.rows)} markets shown, {live} with every book LIVE; "
             f"sorted by {self.sort_by}"
             + (f", filter: {' '.join(self.words)}" if self.words else "")
@@ -139,20 +142,30 @@ class MarketsPane(Vertical):
         return tuple(r.condition_id for r in sorted(rows, key=lambda r: sort_key(r, self.sort_by)))
 
     def _cells(self, r: MarketRow, palette: dict[str, str]) -> tuple:
-        age = fmt.age(r.staleness_ms)
-        stale = r.staleness_ms is not None and r.staleness_ms > 10_000
+        """The row's cells, built again only when what they show changed (a cache by row)."""
+        title_width = self.table.width_of("title") or 20
         flags = ",".join(fmt.FLAG_WORDS.get(f, f) for f in r.flags)
-        return (
-            fmt.left(r.title, self.table.width_of("title") or 20),
+        stale = r.staleness_ms is not None and r.staleness_ms > 10_000
+        shown = (r.title, title_width, r.state, r.bid, r.ask, r.spread, fmt.volume(r.volume_24h),
+                 fmt.until(r.end_ms, self.now_ms), fmt.age_coarse(r.staleness_ms), stale, flags,
+                 id(palette))  # fmt: skip
+        cached = self._cache.get(r.condition_id)
+        if cached is not None and cached[0] == shown:
+            return cached[1]
+        age = shown[8]
+        cells = (
+            fmt.left(r.title, title_width),
             fmt.state_badge(r.state, palette),
             fmt.right(fmt.styled(fmt.price(r.bid), palette, "bid"), 5),
             fmt.right(fmt.styled(fmt.price(r.ask), palette, "ask"), 5),
             fmt.right(fmt.price(r.spread), 5),
-            fmt.right(fmt.volume(r.volume_24h), 6),
-            fmt.right(fmt.until(r.end_ms, self.now_ms), 5),
+            fmt.right(shown[6], 6),
+            fmt.right(shown[7], 5),
             fmt.right(fmt.styled(age, palette, "stale") if stale else Text(age), 5),
             fmt.left(fmt.styled(flags, palette, "warning"), 9),
         )
+        self._cache[r.condition_id] = (shown, cells)
+        return cells
 
     # ---- keys and events -----------------------------------------------------------------
 
@@ -174,12 +187,11 @@ class MarketsPane(Vertical):
     def _filter_done(self) -> None:
         self.table.focus()
 
-    @on(DataTable.RowHighlighted, "#markets-table")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.Highlighted(event.row_key.value))
+    @on(KeyedTable.RowHighlighted, "#markets-table")
+    def _highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        if type(event) is KeyedTable.RowHighlighted:
+            self.post_message(self.Highlighted(event.key))
 
-    @on(DataTable.RowSelected, "#markets-table")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(event.row_key.value))
+    @on(KeyedTable.RowSelected, "#markets-table")
+    def _selected(self, event: KeyedTable.RowSelected) -> None:
+        self.post_message(self.Chosen(event.key))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from polytui.engine.views import OrdersView, is_partial
 from polytui.ui import format as fmt
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 ORDER_COLUMNS = [
@@ -59,22 +59,22 @@ class OrdersPane(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("Orders", id="orders-caption", classes="caption", markup=False)
+        yield Quiet("Orders", id="orders-caption", classes="caption", fixed=True)
         yield KeyedTable(ORDER_COLUMNS, id="orders-table")
-        yield Static("Fills", id="fills-caption", classes="caption", markup=False)
+        yield Quiet("Fills", id="fills-caption", classes="caption", fixed=True)
         yield KeyedTable(FILL_COLUMNS, id="fills-table")
 
     def show(self, view: OrdersView, palette: dict[str, str]) -> None:
         orders = self.query_one("#orders-table", KeyedTable)
         fills = self.query_one("#fills-table", KeyedTable)
         if not view.available:
-            self.query_one("#orders-caption", Static).update(
+            self.query_one("#orders-caption", Quiet).show(
                 "Orders: none: this engine has no order side yet (no ledger, no tracker)"
             )
             return
         open_ = sum(1 for o in view.orders if o.state in ("LIVE", "PARTIALLY_FILLED"))
         partial = sum(1 for o in view.orders if is_partial(o))
-        self.query_one("#orders-caption", Static).update(
+        self.query_one("#orders-caption", Quiet).show(
             f"Orders: {open_} open, {partial} partly filled, {len(view.orders)} shown"
         )
         rows = []
@@ -101,7 +101,7 @@ class OrdersPane(Vertical):
         if orders.sync(rows):
             orders.order_by([o.key for o in view.orders])
         confirmed = sum(1 for f in view.fills if f.status == "CONFIRMED")
-        self.query_one("#fills-caption", Static).update(
+        self.query_one("#fills-caption", Quiet).show(
             f"Fills: {len(view.fills)} shown, {confirmed} confirmed"
         )
         rows = [

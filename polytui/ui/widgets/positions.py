@@ -8,12 +8,12 @@ from decimal import Decimal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from polytui.engine.views import OrdersView
 from polytui.ui import format as fmt
 from polytui.ui.widgets.book import rgb
+from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 COLUMNS = [
@@ -50,25 +50,25 @@ class PnlChart(PlotextPlot):
 class PositionsPane(Vertical):
     DEFAULT_CSS = """
     PositionsPane { height: 1fr; }
-    PositionsPane #positions-total { height: auto; padding: 0 1; }
+    PositionsPane #positions-total { height: 1; padding: 0 1; }
     PositionsPane #positions-table { height: 1fr; padding: 0 0 0 1; }
     PositionsPane #pnl-chart { height: 1fr; min-height: 6; }
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("positions: none yet", id="positions-total", markup=False)
+        yield Quiet("positions: none yet", id="positions-total", fixed=True)
         yield KeyedTable(COLUMNS, id="positions-table")
         yield PnlChart(id="pnl-chart")
 
     def show(self, view: OrdersView, palette: dict[str, str]) -> None:
         if not view.available:
-            self.query_one("#positions-total", Static).update(
+            self.query_one("#positions-total", Quiet).show(
                 "positions: none: this engine has no order side yet (no ledger)"
             )
             return
         held = sum(1 for p in view.positions if p.size)
         unmarked = f", {view.unmarked} without a mark" if view.unmarked else ""
-        self.query_one("#positions-total", Static).update(
+        self.query_one("#positions-total", Quiet).show(
             Text.assemble(
                 f"{held} open position(s)  realised ",
                 fmt.signed(view.realised, palette),
