@@ -194,7 +194,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs of each")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="160x48")
+    parser.add_argument(
+        "--switch-ms", type=float, default=None, help="sys.setswitchinterval for both runs"
+    )
     args = parser.parse_args()
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
     size = tuple(int(v) for v in args.size.split("x"))
     tokens = 2 * args.markets
     LAGS.install()

@@ -105,8 +105,8 @@ class EngineHost:
     async def _main(self) -> None:
         with self._guard:
             self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            if self._stopping:
-                self._stop.set()
+            if self._stopping:  # quit before the engine thread got going
+                return
         undo = self._route_logging()
         try:
             await self._lifecycle()

@@ -89,7 +89,10 @@ async def test_choosing_a_market_drives_the_book_pane() -> None:
         ladder = cells(app, "#ladder-0")
         assert ladder["lvl-0"][1:3] == (price(book.best_bid.price), price(book.best_ask.price))
         assert len(ladder) == 10
-        assert app.main.query_one(DepthChart).plt is not None
+        chart = app.main.query_one(DepthChart)
+        assert chart.display  # 40 rows: tall enough for the chart
+        assert "YES cumulative depth (shares)" in text
+        assert sum(1 for line in text.splitlines() if "█" in line) >= 5
 
 
 async def test_the_book_pane_prices_a_typed_size() -> None:

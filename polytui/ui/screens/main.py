@@ -82,7 +82,7 @@ class MainScreen(Screen):
             for key in ("health", "book"):
                 now = getattr(views.get(key), "now_ms", None)
                 if now:
-                    self.status.now_ms = now
+                    self.status.now_ms = now // 1000 * 1000  # it shows seconds: redraw as often
             if update.events:
                 self.query_one(HealthPane).log_lines(update.events, self.app.theme_variables)
 

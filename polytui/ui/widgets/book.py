@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input
-from textual_plotext import PlotextPlot
 
-from polytui.engine.views import BookView, OutcomeBook, cost_in_view
+from polytui.engine.views import BookView, Levels, OutcomeBook, cost_in_view
 from polytui.ui import format as fmt
 from polytui.ui.widgets.inputs import SteadyInput
 from polytui.ui.widgets.quiet import Quiet
 from polytui.ui.widgets.table import KeyedTable
 
 DEPTH = 10  # ladder rows (fixed: rows are keyed by level, never added or removed)
+CHART_EVERY = 5  # book updates per chart redraw (2 a second at 10 Hz): it costs the most
 LADDER = [("bsize", ">Size", 9), ("bid", ">Bid", 6), ("ask", ">Ask", 6), ("asize", ">Size", 9)]
-REPLOT_EVERY = 3  # book updates per chart rebuild (the chart costs more than the ladder)
 
 
 def rgb(colour: str | None) -> tuple[int, int, int] | None:
@@ -94,27 +97,92 @@ def cost_text(view: BookView | None, shares: Decimal | None) -> str:
     return "\n".join(lines)
 
 
-class DepthChart(PlotextPlot):
-    """Cumulative depth of the first outcome: bids and asks, shares against price."""
+BLOCKS = " ▁▂▃▄▅▆▇█"
+LABEL = 9  # the left column: cumulative shares
+
+
+Row = list[tuple[str, str]]  # (text, palette key) runs of one line
+
+
+def depth_rows(ob: OutcomeBook | None, width: int, height: int) -> list[Row]:
+    """Cumulative depth as a bar per price column: from the best bid down (what a sale down
+    to that price could fill) and from the best ask up (what a buy up to it could), drawn
+    with eighth blocks. Lines of (text, palette key) runs: a few per line."""
+    rows = max(2, height - 2)
+    cols = max(10, width - LABEL)
+    if ob is None or not (ob.bids or ob.asks):
+        return [[("cumulative depth: no book", "")]]
+    prices = [p for p, _ in ob.bids] + [p for p, _ in ob.asks]
+    lo, hi = min(prices), max(prices)
+    step = (hi - lo) / (cols - 1) if hi > lo else Decimal(1)
+    column_prices = [lo + step * c for c in range(cols)]
+    best_bid = ob.bids[0][0] if ob.bids else None
+    split = sum(1 for p in column_prices if best_bid is not None and p <= best_bid)
+    values = [_cumulative(ob.bids, p, below=True) for p in column_prices[:split]]
+    values += [_cumulative(ob.asks, p, below=False) for p in column_prices[split:]]
+    top = max(values) or Decimal(1)
+    eighths = [int(v / top * rows * 8) for v in values]
+    out: list[Row] = [[(f"{ob.outcome} cumulative depth (shares)", "bold")]]
+    for r in range(rows):
+        label = fmt.size(top) if r == 0 else ("0" if r == rows - 1 else "")
+        floor = (rows - 1 - r) * 8
+        line = "".join(BLOCKS[max(0, min(8, e - floor))] for e in eighths)
+        out.append(
+            [(f"{label:>{LABEL - 1}} ", "stale"), (line[:split], "bid"), (line[split:], "ask")]
+        )
+    axis = f"{fmt.price(lo)}".ljust(cols // 2) + f"{fmt.price(hi)}".rjust(cols - cols // 2)
+    out.append([(" " * LABEL + axis, "stale")])
+    return out
+
+
+def _cumulative(levels: Levels, price: Decimal, *, below: bool) -> Decimal:
+    """Shares on ``levels`` (best first) at prices no worse than ``price`` for the taker."""
+    total = Decimal(0)
+    for p, size in levels:
+        if (p < price) if below else (p > price):
+            break
+        total += size
+    return total
+
+
+class DepthChart(Widget):
+    """The chart above, drawn line by line (Line API) from plain runs: built again only
+    when its book or size changes, each line a handful of segments."""
+
+    DEFAULT_CSS = "DepthChart { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._book: OutcomeBook | None = None
+        self._rows: list[Row] = []
+        self._strips: list[Strip] = []
 
     def draw(self, ob: OutcomeBook | None, palette: dict[str, str]) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(f"{ob.outcome} cumulative depth" if ob else "cumulative depth")
-        if ob is not None:
-            for levels, key in ((ob.bids, "bid"), (ob.asks, "ask")):
-                if not levels:
-                    continue
-                xs, ys, total = [], [], Decimal(0)
-                for price, size in levels:
-                    total += size
-                    xs.append(float(price))
-                    ys.append(float(total))
-                colour = rgb(palette.get(key))
-                plt.plot(xs, ys, marker="braille", color=colour, label=key)
-        plt.xlabel("price")
-        self.refresh()
+        self._book = ob
+        rows = depth_rows(ob, self.size.width, self.size.height)
+        if rows != self._rows:
+            self._rows = rows
+            self._strips = []
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.draw(self._book, self.app.theme_variables)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = []
+
+    def render_line(self, y: int) -> Strip:
+        if not self._strips and self._rows:
+            palette, base = self.app.theme_variables, self.rich_style
+            styles = {key: base + Style.parse(palette.get(key, key) if key != "bold" else "bold")
+                      for key in ("bid", "ask", "stale", "bold", "")}  # fmt: skip
+            self._strips = [Strip([Segment(text, styles[key]) for text, key in row if text])
+                            for row in self._rows]  # fmt: skip
+        width = self.size.width
+        if y >= len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        return self._strips[y].crop_extend(0, width, self.rich_style)
 
 
 class BookPane(Vertical):
@@ -135,9 +203,9 @@ class BookPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.view: BookView | None = None
-        self.shares: Decimal | None = None
         self._updates = 0
-        self._plotted: str | None = None
+        self._charted: str | None = None
+        self.shares: Decimal | None = None
 
     def compose(self) -> ComposeResult:
         yield Quiet("select a market in the Markets pane (Enter)", id="book-head", fixed=True)
@@ -160,7 +228,6 @@ class BookPane(Vertical):
 
     def show(self, view: BookView | None, palette: dict[str, str]) -> None:
         self.view = view
-        self._updates += 1
         head = self.query_one("#book-head", Quiet)
         if view is None:
             head.show("select a market in the Markets pane (Enter)")
@@ -179,10 +246,12 @@ class BookPane(Vertical):
             self.query_one(f"#outcome-info-{i}", Quiet).show(outcome_info(ob, now, palette))
             self.query_one(f"#ladder-{i}", KeyedTable).sync(ladder_rows(ob, palette))
         self.query_one("#cost-readout", Quiet).show(cost_text(view, self.shares))
+        chart = self.query_one(DepthChart)
         market = view.condition_id if view is not None else None
-        if market != self._plotted or self._updates % REPLOT_EVERY == 0:
-            self._plotted = market
-            self.query_one(DepthChart).draw(outcomes[0] if outcomes else None, palette)
+        self._updates += 1
+        if chart.display and (market != self._charted or self._updates % CHART_EVERY == 0):
+            self._charted = market
+            chart.draw(outcomes[0] if outcomes else None, palette)
 
     @on(Input.Changed, "#cost-size")
     def _size_changed(self, event: Input.Changed) -> None:
