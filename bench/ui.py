@@ -82,6 +82,19 @@ def cpu_s(tid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pin(sim_pid: int | None, enabled: bool) -> None:
+    """The simulator on the first CPU, polytui on the others: the venue's work must not be
+    taken from polytui's CPU (the real venue runs elsewhere), nor polytui's from the venue."""
+    import os
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or sim_pid is None or len(cpus) < 2:
+        return
+    os.sched_setaffinity(sim_pid, {cpus[0]})
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), set(cpus[1:]))
+
+
 def settings_for(args: argparse.Namespace, data_dir: Path) -> Settings:
     return load_settings(
         overrides={
@@ -101,13 +114,14 @@ def all_live(engine: Engine | None, tokens: int) -> bool:
     return states.get("LIVE", 0) >= tokens
 
 
-async def without_ui(settings: Settings, seconds: float, tokens: int) -> dict:
+async def without_ui(settings: Settings, seconds: float, tokens: int, pinned: bool) -> dict:
     async with (
         open_simulator(settings.sim) as sim,
         connect_venue(sim.endpoints, settings.venue) as venue,
     ):
         await check_venue(venue)
         engine = Engine(settings, venue)
+        pin(sim.child.pid if sim.child else None, pinned)
         task = asyncio.create_task(engine.run())
         try:
             await _wait(lambda: all_live(engine, tokens), 60)
@@ -126,12 +140,16 @@ async def without_ui(settings: Settings, seconds: float, tokens: int) -> dict:
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def with_ui(settings: Settings, seconds: float, tokens: int, size: tuple[int, int]) -> dict:
+async def with_ui(
+    settings: Settings, seconds: float, tokens: int, size: tuple[int, int], pinned: bool
+) -> dict:
     from polytui.ui.app import PolytuiApp
 
     app = PolytuiApp(settings)
     async with app.run_test(headless=True, size=size) as pilot:
         await _wait(lambda: all_live(app.host.engine, tokens), 60, pilot)
+        child = app.host.simulator.child if app.host.simulator else None
+        pin(child.pid if child else None, pinned)
         await pilot.press("enter")  # a market's book in the book pane
         await pilot.pause(3)
         engine = app.host.engine
@@ -195,6 +213,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="160x48")
     parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="leave the simulator and polytui on any CPU (by default the simulator gets the "
+        "first CPU and polytui the others)",
+    )
+    parser.add_argument(
         "--switch-ms", type=float, default=None, help="sys.setswitchinterval for both runs"
     )
     args = parser.parse_args()
@@ -208,12 +232,23 @@ def main() -> int:
         for n in range(args.rounds):
             plain.append(
                 asyncio.run(
-                    without_ui(settings_for(args, Path(tmp, f"a{n}")), args.seconds, tokens)
+                    without_ui(
+                        settings_for(args, Path(tmp, f"a{n}")),
+                        args.seconds,
+                        tokens,
+                        not args.no_pin,
+                    )
                 )
             )
             ui.append(
                 asyncio.run(
-                    with_ui(settings_for(args, Path(tmp, f"b{n}")), args.seconds, tokens, size)
+                    with_ui(
+                        settings_for(args, Path(tmp, f"b{n}")),
+                        args.seconds,
+                        tokens,
+                        size,
+                        not args.no_pin,
+                    )
                 )
             )
     print(

@@ -10,6 +10,9 @@ pure gates (``polytui.core.risk.evaluate``) over a ``RiskState`` assembled from 
 and a submit hands ``preview.intent`` to ``engine.submit_manual(intent)``, which must run the
 risk engine again before anything is signed. The intent id comes from the ticket's ``ref``,
 so confirming the same ticket twice is the same intent (the ledger refuses the second).
+When the engine has a risk engine (``engine.strategies.risk``) the preview reads the very
+``RiskState`` it would (``risk.state``: read only; its ``evaluate`` counts and records, so it is
+not called here); otherwise the state is assembled from the mirror, scanner and ledger.
 
 Without a limit price the order is marketable up to the worst level the fill estimate
 reaches. The estimate walks the book only while it is LIVE. A BUY's funds are checked when
@@ -127,7 +130,7 @@ def build_preview(
         price=None,
         funds_checked=funds is not None or side is OrderSide.SELL,
         intent=None,
-        can_submit=callable(getattr(engine, "submit_manual", None)),
+        can_submit=manual_orders(engine),
     )
     if ticket.shares <= ZERO:
         return dataclasses.replace(base, reason="type a size")
@@ -137,9 +140,14 @@ def build_preview(
     if not ZERO < limit < 1:
         return dataclasses.replace(base, reason=f"limit price {limit} is outside (0, 1)")
     intent = manual_intent(engine.clock.now_ms(), ticket, limit, touch)
-    limits = RiskLimits.of(engine.settings.risk)
-    state = risk_state(engine, intent, funds)
-    unknown = funds is None and intent.side is OrderSide.BUY  # a SELL's funds are shares held
+    risk = getattr(getattr(engine, "strategies", None), "risk", None)
+    if risk is not None:  # the engine's risk engine: the very state the order path reads
+        limits, state, funds = risk.limits, risk.state(intent, None), (ZERO, ZERO)
+        base = dataclasses.replace(base, funds_checked=True)
+    else:
+        limits = RiskLimits.of(engine.settings.risk)
+        state = risk_state(engine, intent, funds)
+    unknown = not base.funds_checked  # a SELL's funds are the shares held: always checked
     gates = [(g, fn) for g, fn in GATES if not (unknown and g is Gate.FUNDS)]
     verdict = evaluate(intent, limits, state, gates)
     adds = verdict.notional if isinstance(verdict, Approved) else intent.size * limit
@@ -163,6 +171,12 @@ def build_preview(
         shares=verdict.shares,
         price=verdict.price,
     )
+
+
+def manual_orders(engine: Any) -> bool:
+    """Does the engine take manual orders: ``submit_manual``, or a strategy runner?"""
+    runner = getattr(getattr(engine, "strategies", None), "runner", None)
+    return callable(getattr(engine, "submit_manual", None)) or runner is not None
 
 
 def _estimate(

@@ -11,8 +11,9 @@ one. Nothing here changes the engine or imports the UI.
 
 What is read from the engine (``polytui.engine.kernel.Engine``): ``clock``, ``mirror``,
 ``scanner``, ``health()``; and, when the order side exists, ``store.model`` (the ledger's
-``ReadModel``) and ``kill_switch.engaged``; ``copy_trader.records()`` once a copy strategy
-runs (``CopyTrader`` records). A missing attribute means "not running", never an error.
+``ReadModel``) and ``kill_switch.engaged``; the copy strategy's records once one runs
+(``copy_trader`` or ``strategies.copier``, a ``CopyTrader``). A missing attribute means "not
+running", never an error.
 
 Times are the engine clock's epoch ms: a view carries ``now_ms`` so the UI formats ages
 against the engine's time, never the wall clock.
@@ -496,9 +497,18 @@ class CopyFeedView:
     rows: tuple[CopyRow, ...] = ()
 
 
-def copy_feed_view(engine: Any) -> CopyFeedView:
-    """The copy strategy's records (``engine.copy_trader.records()``), newest first."""
+def copy_trader_of(engine: Any) -> Any:
+    """The engine's copy-trading strategy: ``engine.copy_trader``, or the strategy side's
+    ``engine.strategies.copier``; ``None`` while none runs."""
     trader = getattr(engine, "copy_trader", None)
+    if trader is None:
+        trader = getattr(getattr(engine, "strategies", None), "copier", None)
+    return trader
+
+
+def copy_feed_view(engine: Any) -> CopyFeedView:
+    """The copy strategy's records (``CopyTrader.records()``), newest first."""
+    trader = copy_trader_of(engine)
     if trader is None:
         return CopyFeedView(running=False)
     titles = _titles(engine)
@@ -561,6 +571,20 @@ def event_line(event: object, now_ms: int) -> EventLine | None:
     if name == "Alert":
         e = event
         return EventLine("alert", at, "warning", f"{e.kind}: {e.message}")
+    if name == "OrderOutcome":  # the strategy runner: an intent approved and sent, or not
+        e = event
+        if e.approved:
+            sent = f"sent {e.shares} @ {e.price}" + (f", failed: {e.submit_error}" if
+                                                    e.submit_error else "")  # fmt: skip
+            return EventLine("order", at, "warning" if e.submit_error else "info",
+                             f"{e.strategy}: {sent}")  # fmt: skip
+        return EventLine("order", at, "info", f"{e.strategy}: rejected by {e.gate}: {e.reason}")
+    if name == "CopyRecord":
+        e = event
+        why = f" ({e.gate}: {e.reason})" if e.gate else ""
+        return EventLine("copy", at, "info",
+                         f"copy {e.leader[:10]} {e.leader_side} {e.leader_shares} @ "
+                         f"{e.leader_price}: {e.outcome}{why}")  # fmt: skip
     if name == "KillSwitchChanged":
         e = event
         if e.engaged:

@@ -3,8 +3,9 @@ engine's event loop (``Bridge.send``). Plain data; ``execute`` is where they mee
 
 The engine methods a command calls, when the engine has them (else the answer says so):
 ``kill(reason, source)`` or ``engage_kill_switch(reason=, source=)``; ``resume(source)`` or
-``release_kill_switch(source=)``; ``submit_manual(intent)`` for an order ticket (it must run
-the risk engine, then the order tracker).
+``release_kill_switch(source=)``; for an order ticket ``submit_manual(intent)``, else the
+strategy runner's ``strategies.runner.decide(strategy, intent)`` (the risk engine, then the
+order tracker, as for any strategy's intent).
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from typing import Any
 
 from polytui.core.strategy import OrderIntent
 from polytui.engine.preview import ManualTicket, preview_ticket
+
+
+@dataclass(frozen=True)
+class ManualStrategy:
+    """The trader at the keyboard, as a strategy: what the runner needs of one."""
+
+    name: str = "manual"
+
+
+MANUAL = ManualStrategy()
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,12 @@ async def execute(engine: Any, command: object) -> Any:
     if isinstance(command, PreviewOrder):
         return await preview_ticket(engine, command.ticket)
     if isinstance(command, SubmitOrder):
-        return await call_first(engine, ("submit_manual",), command.intent)
+        if callable(getattr(engine, "submit_manual", None)):
+            return await call_first(engine, ("submit_manual",), command.intent)
+        runner = getattr(getattr(engine, "strategies", None), "runner", None)
+        if runner is not None:  # like any strategy's intent: the risk engine, then the tracker
+            return Answer(True, "sent", await runner.decide(MANUAL, command.intent))
+        return Answer(False, "the engine has no submit_manual and no strategy runner")
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
@@ -86,6 +102,12 @@ def answer_text(result: object) -> str:
     value = result.value
     if value is None:
         return result.detail
+    if hasattr(value, "approved") and hasattr(value, "submit_error"):  # a runner's outcome
+        if not value.approved:
+            return f"rejected by {value.gate}: {value.reason}"
+        if value.submit_error:
+            return f"approved, but not sent: {value.submit_error}"
+        return f"sent: {value.shares} @ {value.price}"
     if hasattr(value, "gate") and hasattr(value, "reason"):  # a risk rejection
         return f"rejected by {value.gate}: {value.reason}"
     if hasattr(value, "state") and hasattr(value, "order_id"):  # an order view

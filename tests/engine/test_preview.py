@@ -84,3 +84,29 @@ def test_a_sell_needs_shares_held() -> None:
     engine = FakeEngine()
     p = build_preview(engine, ticket(engine, index=5, side="SELL"))
     assert p.verdict == "rejected" and p.gate == "funds"
+
+
+def test_with_a_risk_engine_the_preview_reads_its_state_and_never_its_evaluate() -> None:
+    from types import SimpleNamespace
+
+    from polytui.core.risk import RiskLimits, RiskState
+
+    engine = FakeEngine(ledger=False)
+    asked = []
+
+    class Risk:
+        limits = RiskLimits(max_trade_usdc=Decimal(2))
+
+        def state(self, intent, leader_exposure):  # noqa: ANN001, ANN201
+            asked.append(intent.intent_id)
+            return RiskState(now_ms=engine.clock.now_ms(), balance_usdc=Decimal(0),
+                             allowance_usdc=Decimal(0))  # fmt: skip
+
+        def evaluate(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            raise AssertionError("evaluate counts and records: a preview must not call it")
+
+    engine.strategies = SimpleNamespace(risk=Risk(), runner=object())
+    p = build_preview(engine, ticket(engine))
+    assert asked == [p.intent.intent_id]
+    assert p.funds_checked and p.can_submit
+    assert p.verdict == "rejected" and p.gate == "book_live"  # its state has no book: rejected

@@ -191,3 +191,29 @@ def test_the_ledger_watch_reports_new_fills_and_order_moves_once() -> None:
     assert [line.kind for line in lines] == ["fill", "order"]
     assert "fill BUY 40 YES @ 0.45 MATCHED" in lines[0].text
     assert watch.new_lines(engine) == []
+
+
+def test_the_copy_feed_reads_the_strategy_side_copier_too() -> None:
+    from types import SimpleNamespace
+
+    engine = FakeEngine()
+    engine.strategies = SimpleNamespace(copier=FakeCopyTrader([]))
+    assert copy_feed_view(engine).running
+
+
+def test_runner_outcomes_and_copy_records_become_lines() -> None:
+    from polytui.core.strategy import OrderSide
+    from polytui.strategies.copytrade.aggregate import DeltaKind
+    from polytui.strategies.copytrade.copier import CopyRecord, Outcome
+
+    class OrderOutcome:  # the strategy runner's, by name
+        strategy, intent_id, approved, gate, reason = "copytrade", "i", False, "slippage", "far"
+        at_ms, shares, price, submit_error = START_MS, None, None, ""
+
+    line = event_line(OrderOutcome(), START_MS)
+    assert line.kind == "order" and line.text == "copytrade: rejected by slippage: far"
+    record = CopyRecord("0xleader0000", ("k",), "c", "a", DeltaKind.OPEN, OrderSide.BUY,
+                        Decimal(10), Decimal("0.4"), Outcome.SKIPPED, "trade_shape", "unusual",
+                        {}, START_MS)  # fmt: skip
+    line = event_line(record, START_MS)
+    assert line.kind == "copy" and "skipped (trade_shape: unusual)" in line.text

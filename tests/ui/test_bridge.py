@@ -153,3 +153,30 @@ async def test_selecting_a_market_sends_its_book_at_once() -> None:
     await asyncio.sleep(0.05)
     (update,) = posts.updates()
     assert update.views["book"].condition_id == cid
+
+
+async def test_an_order_goes_to_submit_manual_or_else_through_the_strategy_runner() -> None:
+    from types import SimpleNamespace
+
+    from polytui.engine.preview import build_preview
+    from polytui.ui.commands import MANUAL, SubmitOrder, answer_text, execute
+    from tests.engine.test_preview import ticket
+
+    engine = FakeEngine(ledger=False)
+    intent = build_preview(engine, ticket(engine)).intent
+    decided = []
+
+    class Runner:
+        async def decide(self, strategy, intent):  # noqa: ANN001, ANN202
+            decided.append((strategy.name, intent))
+            return SimpleNamespace(approved=False, gate="funds", reason="no cash",
+                                   submit_error="")  # fmt: skip
+
+    unavailable = await execute(engine, SubmitOrder(intent))
+    assert not unavailable.available
+    engine.strategies = SimpleNamespace(runner=Runner())
+    answer = await execute(engine, SubmitOrder(intent))
+    assert decided == [(MANUAL.name, intent)]
+    assert answer_text(answer) == "rejected by funds: no cash"
+    engine.submit_manual = lambda i: f"took {i.intent_id[:4]}"
+    assert (await execute(engine, SubmitOrder(intent))).value == f"took {intent.intent_id[:4]}"
