@@ -427,30 +427,38 @@ def _order_side(h: Mapping[str, Any]) -> list[Component]:
     orders = h.get("orders")
     if orders is None:
         return [Component("orders", "OFF", "no order side in this engine")]
+    synced = orders.get("synced", True)
     out = [
         Component(
             "orders",
-            "OK" if orders.get("synced", True) else "WARN",
-            f"{orders.get('open', 0)} open, {orders.get('in_flight', 0)} in flight",
+            "OK" if synced else "WARN",
+            f"{orders.get('open', 0)} open, {orders.get('in_flight', 0)} in flight"
+            + ("" if synced else ", not synced with the venue yet"),
         )
     ]
     user = h.get("user_stream")
     if user is not None:
-        up = user.get("connected", 0) == user.get("shards", user.get("connected", 0))
-        out.append(
-            Component("user ws", "OK" if up else "DOWN", f"{user.get('reconnects', 0)} reconnects")
-        )
+        up = bool(user.get("connected"))
+        out.append(Component("user ws", "OK" if up else "DOWN",
+                             f"{'connected' if up else 'down'}, "
+                             f"{user.get('reconnects', 0)} reconnects"))  # fmt: skip
     ks = h.get("kill_switch")
     if ks is not None:
-        out.append(
-            Component(
-                "kill switch",
-                "DOWN" if ks.get("engaged") else "OK",
-                "ENGAGED" + ("" if ks.get("venue_clear") else ", clearing the venue")
-                if ks.get("engaged")
-                else "off",
-            )
-        )
+        state = ("ENGAGED" + ("" if ks.get("venue_clear") else ", clearing the venue")
+                 if ks.get("engaged") else "off")  # fmt: skip
+        out.append(Component("kill switch", "DOWN" if ks.get("engaged") else "OK", state))
+    risk = h.get("risk")
+    if risk is not None:
+        rejects = ", ".join(f"{g} {n}" for g, n in sorted((risk.get("rejects") or {}).items()))
+        out.append(Component("risk", "OK", f"{risk.get('checked', 0)} checked, "
+                             f"{risk.get('approved', 0)} approved"
+                             + (f", rejected: {rejects}" if rejects else "")))  # fmt: skip
+    for name, st in sorted((h.get("strategies") or {}).items()):
+        running = st.get("state") == "running"
+        why = f", last error: {st['last_error']}" if st.get("last_error") else ""
+        out.append(Component(name[:11], "OK" if running else "WARN",
+                             f"strategy {st.get('state')}, {st.get('intents', 0)} intents, "
+                             f"{st.get('restarts', 0)} restarts{why}"))  # fmt: skip
     return out
 
 

@@ -217,3 +217,27 @@ def test_runner_outcomes_and_copy_records_become_lines() -> None:
                         {}, START_MS)  # fmt: skip
     line = event_line(record, START_MS)
     assert line.kind == "copy" and "skipped (trade_shape: unusual)" in line.text
+
+
+def test_the_health_view_shows_the_order_and_strategy_side_when_the_engine_has_one() -> None:
+    engine = FakeEngine()
+    plain = engine.health
+
+    def health() -> dict:
+        return {
+            **plain(),
+            "orders": {"open": 2, "in_flight": 0, "synced": True},
+            "user_stream": {"connected": 0, "reconnects": 3},
+            "kill_switch": {"engaged": True, "venue_clear": False},
+            "risk": {"checked": 9, "approved": 7, "rejects": {"funds": 2}},
+            "strategies": {"copytrade": {"state": "running", "intents": 4, "restarts": 0}},
+        }
+
+    engine.health = health
+    by_name = {c.name: c for c in health_view(engine).components}
+    assert by_name["orders"].detail == "2 open, 0 in flight"
+    assert by_name["user ws"].status == "DOWN"
+    assert by_name["kill switch"].detail == "ENGAGED, clearing the venue"
+    assert by_name["risk"].detail == "9 checked, 7 approved, rejected: funds 2"
+    assert by_name["copytrade"].status == "OK"
+    assert by_name["copytrade"].detail == "strategy running, 4 intents, 0 restarts"
