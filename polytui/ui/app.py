@@ -90,8 +90,8 @@ class PolytuiApp(App[None]):
         self._remove_signals()
         self.host.stop()  # the cancel-on-exit policy, then the engine and the simulator stop
         for worker in [w for w in self.workers if w.group == "engine"]:
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
+                await asyncio.wait_for(worker.wait(), signals.STOP_WAIT_S)
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_engine(self) -> None:
@@ -201,4 +201,5 @@ class PolytuiApp(App[None]):
 def run_tui(settings: Settings) -> int:
     app = PolytuiApp(settings)
     app.run()
+    signals.leave_if_stuck(app.host)  # the terminal is restored; the engine must not linger
     return app.return_code or 0
