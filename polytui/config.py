@@ -304,7 +304,7 @@ class UiSettings(_Section):
 
     theme: str = "polytui-dark"  # a theme file's name (themes/*.toml) or a Textual theme
     kill_key: str = "ctrl+k"  # engages the kill switch whatever has focus
-    refresh_hz: Annotated[float, Field(ge=0, le=10)] = 10.0  # pane updates per second; 0: manual
+    refresh_hz: Annotated[float, Field(ge=0, le=10)] = 5.0  # pane updates a second; 0: manual
     cancel_on_exit: bool = True  # on quit, SIGTERM or SIGHUP: cancel open orders, then stop
 
     @field_validator("kill_key")

@@ -9,7 +9,8 @@ Engine -> UI, two lanes, one ``post_message`` per flush:
   new fills and order moves from the ledger; the host's alerts and warnings) are appended and
   never dropped: every flush carries all of them since the last.
 
-``pump()`` builds and flushes every ``1 / refresh_hz`` seconds (at most 10 Hz); with
+``pump()`` builds and flushes every ``1 / refresh_hz`` seconds (at most 10 Hz; each view at
+most as often as ``PERIOD_S`` says); with
 ``refresh_hz = 0`` nothing happens until ``request_flush()`` (tests). While the UI has not
 handled the last update (``acknowledge()``), no new one is posted: values keep being replaced
 and events keep queueing, so a slow UI gets fewer, fuller updates and never a backlog.
@@ -44,8 +45,9 @@ from polytui.ui.messages import CommandDone, EngineUpdate
 
 MAX_HZ = 10.0
 PNL_POINTS = 1_000  # the session's PnL series, one point a second at most
-# Views built every N pump ticks (at 10 Hz: book 10/s, markets and orders 5/s, the rest 1/s).
-CADENCE = {"book": 1, "markets": 2, "orders": 2, "health": 10, "copy": 10, "pnl": 10}
+# How often each view is built at most (seconds; 0: every flush): the book being watched at
+# every flush, the tables of many rows at 5 a second, figures once a second.
+PERIOD_S = {"book": 0.0, "markets": 0.2, "orders": 0.2, "health": 1.0, "copy": 1.0, "pnl": 1.0}
 
 Post = Callable[[Any], Any]
 
@@ -54,6 +56,7 @@ class Bridge:
     def __init__(self, post: Post, *, refresh_hz: float = MAX_HZ) -> None:
         self._post = post
         self.refresh_hz = min(refresh_hz, MAX_HZ)
+        self._every = {k: max(1, round(p * self.refresh_hz)) for k, p in PERIOD_S.items()}
         self._lock = threading.Lock()
         self._latest: dict[str, Any] = {}
         self._dirty: set[str] = set()
@@ -118,7 +121,7 @@ class Bridge:
         tick, self._tick = self._tick, self._tick + 1
 
         def due(key: str) -> bool:
-            return every or tick % CADENCE[key] == 0
+            return every or tick % self._every[key] == 0
 
         if due("book"):
             self.put("book", book_view(engine, self.selected))

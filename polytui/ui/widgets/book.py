@@ -156,6 +156,7 @@ class DepthChart(Widget):
         self._book: OutcomeBook | None = None
         self._rows: list[Row] = []
         self._strips: list[Strip] = []
+        self._base: Style | None = None
 
     def draw(self, ob: OutcomeBook | None, palette: dict[str, str]) -> None:
         self._book = ob
@@ -168,11 +169,9 @@ class DepthChart(Widget):
     def on_resize(self) -> None:
         self.draw(self._book, self.app.theme_variables)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips = []
-
     def render_line(self, y: int) -> Strip:
+        if self.rich_style != self._base:  # the theme changed: draw again
+            self._base, self._strips = self.rich_style, []
         if not self._strips and self._rows:
             palette, base = self.app.theme_variables, self.rich_style
             styles = {key: base + Style.parse(palette.get(key, key) if key != "bold" else "bold")

@@ -80,6 +80,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._strips: dict[str, Strip] = {}  # rendered rows, by key (cursor style applied later)
         self._header: Strip | None = None
+        self._base: Style | None = None  # the style the cached rows were drawn with
         self.cursor_row = 0
 
     # ---- columns and rows -------------------------------------------------------------------
@@ -205,6 +206,10 @@ class KeyedTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
+        if base != self._base:  # the theme or the table's own style changed: draw again
+            self._base = base
+            self._strips.clear()
+            self._header = None
         scroll_x = int(self.scroll_x)
         if y == 0:
             if self._header is None:
@@ -239,7 +244,3 @@ class KeyedTable(ScrollView, can_focus=True):
             segments.extend(text.render(console))
         return Strip(segments).simplify()
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-        self._header = None
