@@ -355,8 +355,23 @@ class CopySettings(_Section):
 
 
 class UiSettings(_Section):
-    theme: str = "polytui-dark"
-    kill_key: str = "ctrl+k"
+    """The terminal UI (polytui/ui)."""
+
+    theme: str = "polytui-dark"  # a theme file's name (themes/*.toml) or a Textual theme
+    kill_key: str = "ctrl+k"  # engages the kill switch whatever has focus
+    refresh_hz: Annotated[float, Field(ge=0, le=10)] = 5.0  # pane updates a second; 0: manual
+    cancel_on_exit: bool = True  # on quit, SIGTERM or SIGHUP: cancel open orders, then stop
+
+    @field_validator("kill_key")
+    @classmethod
+    def _key_survives_ssh(cls, key: str) -> str:
+        """Escape and Alt chords are split or eaten by SSH and tmux (style-anchors §4(c))."""
+        key = key.strip().lower()
+        if not key or "," in key:
+            raise ValueError("must be one key, e.g. ctrl+k or f12")
+        if key in ("escape", "esc") or key.startswith(("alt+", "meta+", "escape")):
+            raise ValueError("Escape and Alt chords do not survive SSH; use a ctrl+ or F key")
+        return key
 
 
 _FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})  # noqa: B039
