@@ -105,6 +105,8 @@ class PolytuiApp(App[None]):
         if orders is not None and orders.kill.engaged != self.engine_halted:
             self.engine_halted = orders.kill.engaged
             self.set_halted(orders.kill.engaged)
+            if isinstance(self.screen, OrderTicket):
+                self.screen.ask_again()  # its preview now meets the engine's kill switch gate
         for line in update.events:
             if line.kind in ("alert", "kill") and line.severity != "info":
                 self.notify(line.text, severity="error" if line.severity == "error" else "warning")

@@ -105,6 +105,8 @@ async def test_the_kill_key_reaches_the_engine_with_the_ticket_open_and_an_input
         if getattr(engine, "kill_switch", None) is not None:  # the real kill switch is wired
             await until(pilot, lambda: engine.kill_switch.engaged)
         assert "HALTED" in screen_text(app)
+        # the ticket's preview is asked again, and the risk engine's first gate now says no
+        await until(pilot, lambda: "REJECTED [kill_switch]" in screen_text(app))
         await pilot.press("ctrl+q")
 
 

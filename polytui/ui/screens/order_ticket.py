@@ -157,6 +157,10 @@ class OrderTicket(ModalScreen[None]):
         self.set_class(halted, "-halted")
         self._refresh_button()
 
+    def ask_again(self) -> None:
+        """The engine's state changed under the ticket (the kill switch): a new preview."""
+        self._changed()
+
     # ---- the ticket ---------------------------------------------------------------------------
 
     def ticket(self) -> ManualTicket | None:

@@ -243,4 +243,3 @@ class KeyedTable(ScrollView, can_focus=True):
             text.no_wrap = True
             segments.extend(text.render(console))
         return Strip(segments).simplify()
-
