@@ -3,15 +3,19 @@ driven with Pilot."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.widgets import Input
 
 from polytui.config import load_settings
+from polytui.engine.order_tracker.tracker import OrderIntent, OrderType
 from polytui.ui.app import PolytuiApp
 from polytui.ui.host import EngineHost, default_engine
 from polytui.ui.screens.order_ticket import OrderTicket
@@ -34,11 +38,13 @@ def make_app(tmp_path: Path, factory: Any = default_engine, **sim: object) -> Po
     return PolytuiApp(settings, host=partial(EngineHost, engine_factory=factory))
 
 
-def recording_kill(calls: list[tuple[str, str]]) -> Any:
+def recording_kill(calls: list[tuple[str, str]], wallet: dict[str, str] | None = None) -> Any:
     """The real engine, whose kill switch records each call (and then engages the real one,
-    once the engine has one: it cancels every order at the simulator)."""
+    which cancels every order at the simulator). ``wallet`` gets the engine's address."""
 
     def factory(settings, venue, key):  # noqa: ANN001, ANN202
+        if wallet is not None:
+            wallet["address"] = key.address
         engine = default_engine(settings, venue, key)
         real = getattr(engine, "kill", None)
 
@@ -50,6 +56,34 @@ def recording_kill(calls: list[tuple[str, str]]) -> Any:
         return engine
 
     return factory
+
+
+def get(url: str) -> Any:
+    return httpx.get(url, timeout=5).json()
+
+
+async def rest_an_order(app: PolytuiApp, admin: str) -> str:
+    """A GTC buy two ticks under the touch, sent by the engine's own tracker on its loop;
+    answers the order's id."""
+    market = next(m for m in get(f"{admin}/markets") if m["accepting_orders"])
+    token = market["tokens"][0]
+    book = get(f"{admin}/book?token_id={token}")
+    tick = Decimal(market["tick_size"])
+    bid = max(Decimal(level["price"]) for level in book["bids"])
+    intent = OrderIntent(
+        intent_id="ui-test:resting",
+        strategy="manual",
+        market=market["condition_id"],
+        asset_id=token,
+        side="BUY",
+        price=bid - 2 * tick,
+        size=Decimal(10),
+        order_type=OrderType.GTC,
+    )
+    engine = app.host.engine
+    sent = asyncio.run_coroutine_threadsafe(engine.tracker.submit(intent), app.host._loop)
+    outcome = await asyncio.wrap_future(sent)
+    return outcome.order_id
 
 
 def live_markets(app: PolytuiApp) -> int:
@@ -87,10 +121,16 @@ async def test_the_kill_key_reaches_the_engine_with_the_ticket_open_and_an_input
     tmp_path: Path,
 ) -> None:
     calls: list[tuple[str, str, str]] = []
-    app = make_app(tmp_path, recording_kill(calls))
+    wallet: dict[str, str] = {}
+    app = make_app(tmp_path, recording_kill(calls, wallet))
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: live_markets(app) == 4, timeout_s=30)
         await until(pilot, lambda: app.main.latest.get("book") is not None)
+        engine = app.host.engine
+        admin = app.host.simulator.endpoints.admin
+        resting = await rest_an_order(app, admin)
+        live = f"{admin}/orders?signer={wallet['address']}&state=LIVE"
+        await until(pilot, lambda: resting in {o["order_id"] for o in get(live)}, timeout_s=10)
         await pilot.press("o")
         await until(pilot, lambda: isinstance(app.screen, OrderTicket))
         await pilot.press("1", "0")
@@ -101,9 +141,9 @@ async def test_the_kill_key_reaches_the_engine_with_the_ticket_open_and_an_input
         reason, source, thread = calls[0]
         assert source == "tui"
         assert thread != threading.main_thread().name  # it ran on the engine's own thread
-        engine = app.host.engine
-        if getattr(engine, "kill_switch", None) is not None:  # the real kill switch is wired
-            await until(pilot, lambda: engine.kill_switch.engaged)
+        await until(pilot, lambda: engine.kill_switch.engaged)
+        # every order cancelled at the simulator, well inside the kill switch's 2 s
+        await until(pilot, lambda: get(live) == [], timeout_s=4)
         assert "HALTED" in screen_text(app)
         # the ticket's preview is asked again, and the risk engine's first gate now says no
         await until(pilot, lambda: "REJECTED [kill_switch]" in screen_text(app))
