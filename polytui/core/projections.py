@@ -188,15 +188,23 @@ class ReadModel:
     halts: dict[str, int] = field(default_factory=dict)
     """Strategy -> until when the daily loss cap halts its new exposure (epoch ms)."""
     stats: LedgerStats = field(default_factory=LedgerStats)
+    resting_buys: dict[str, Decimal] = field(default_factory=dict)
+    """Market -> USDC our open buys still hold (unmatched size x price), kept as orders move."""
+    resting_sells: dict[str, Decimal] = field(default_factory=dict)
+    """Asset -> shares our open sells still hold."""
     _by_order_id: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def merge(self, changes: Changes) -> None:
         for order in changes.orders:
             self.orders[order.key] = order
+            before = self.open_orders.get(order.key)
+            if before is not None:
+                self._hold(before, -1)
             if order.state in TERMINAL_ORDER_STATES:
                 self.open_orders.pop(order.key, None)
             else:
                 self.open_orders[order.key] = order
+                self._hold(order, 1)
             if order.order_id:
                 self._by_order_id[order.order_id] = order.key
         for fill in changes.fills:
@@ -211,6 +219,23 @@ class ReadModel:
             self.halts[strategy] = max(until, self.halts.get(strategy, 0))
         if changes.stats is not None:
             self.stats = changes.stats
+
+    def _hold(self, order: OrderView, sign: int) -> None:
+        """Add (1) or take away (-1) what one open order holds."""
+        if order.size is None or order.price is None:
+            return
+        rest = order.size - order.size_matched
+        if rest <= 0:
+            return
+        if order.side == "BUY":
+            book, key, amount = self.resting_buys, order.market, rest * order.price
+        else:
+            book, key, amount = self.resting_sells, order.asset_id, rest
+        total = book.get(key, Decimal(0)) + sign * amount
+        if total:
+            book[key] = total
+        else:
+            book.pop(key, None)
 
     def order(self, order_id: str) -> OrderView | None:
         """The order with this venue id, if the ledger knows it."""

@@ -133,24 +133,16 @@ class RiskEngine:
         now = self._clock.now_ms()
         model = self._model()
         holdings: dict[str, Holding] = {}
-        open_buys: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        locked: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        open_buys: Mapping[str, Decimal] = {}
         halted = None
         if model is not None:
-            for o in model.open_orders.values():
-                if o.size is None or o.price is None:
-                    continue
-                rest = o.size - o.size_matched
-                if rest <= ZERO:
-                    continue
-                if o.side == "BUY":
-                    open_buys[o.market] += rest * o.price
-                else:
-                    locked[o.asset_id] += rest
+            open_buys, locked = model.resting_buys, model.resting_sells
             for asset, p in model.positions.items():
                 if p.size > ZERO:
                     mark = self.view.mark(asset) or p.avg_cost
-                    holdings[asset] = Holding(p.market, p.size, p.size * mark, locked[asset])
+                    holdings[asset] = Holding(
+                        p.market, p.size, p.size * mark, locked.get(asset, ZERO)
+                    )
             until = model.halts.get(intent.strategy)
             halted = until if until is not None and until > now else None
         balance, allowance = self._funds()

@@ -356,6 +356,41 @@ def test_applying_in_any_chunks_gives_the_fold_from_scratch(seed, orders, cuts) 
     assert incremental.model == scratch
     assert merged == scratch
     assert render_summary(merged) == render_summary(scratch)
+    assert (merged.resting_buys, merged.resting_sells) == resting_of(merged)
+
+
+def resting_of(m: ReadModel) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """What the open orders hold, walked from scratch."""
+    buys: dict[str, Decimal] = {}
+    sells: dict[str, Decimal] = {}
+    for o in m.open_orders.values():
+        rest = (o.size or 0) - o.size_matched
+        if o.price is None or rest <= 0:
+            continue
+        if o.side == "BUY":
+            buys[o.market] = buys.get(o.market, Decimal(0)) + rest * o.price
+        else:
+            sells[o.asset_id] = sells.get(o.asset_id, Decimal(0)) + rest
+    return buys, sells
+
+
+def test_what_open_orders_hold_follows_their_fills_and_ends() -> None:
+    m = model_of(placed() + placed("i2", "0xo2", side="SELL", price="0.60", size="7"))
+    assert m.resting_buys == {m.orders["i1"].market: d("4.50")}
+    assert m.resting_sells == {ASSET_A: d(7)}
+    m = model_of(
+        placed()
+        + placed("i2", "0xo2", side="SELL", price="0.60", size="7")
+        + [ev.OrderStateChanged(order_id="0xo1", state=S.PARTIALLY_FILLED, size_matched=d(4))]
+    )
+    assert m.resting_buys == {m.orders["i1"].market: d("2.70")}  # 6 left at 0.45
+    m = model_of(
+        placed()
+        + placed("i2", "0xo2", side="SELL", price="0.60", size="7")
+        + [ev.OrderStateChanged(order_id="0xo1", state=S.CANCELED)]
+        + [ev.OrderStateChanged(order_id="0xo2", state=S.FILLED, size_matched=d(7))]
+    )
+    assert (m.resting_buys, m.resting_sells) == ({}, {})
 
 
 def test_a_random_session_exercises_every_kind() -> None:
