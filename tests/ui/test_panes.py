@@ -102,8 +102,9 @@ async def test_the_book_pane_prices_a_typed_size() -> None:
         await pilot.press("enter")
         await settle(app, pilot)
         pane = app.main.query_one(BookPane)
-        app.main.query_one("#cost-size", Input).value = "1000"
+        await pilot.press("z", "1", "0", "0", "0")  # z: the size field; digits type, not switch
         await pilot.pause()
+        assert app.main.query_one("#tabs").active == "book"
         yes = pane.view.outcomes[0]
         asks = yes.asks
         left, cost = Decimal(1000), Decimal(0)
@@ -117,6 +118,8 @@ async def test_the_book_pane_prices_a_typed_size() -> None:
         assert "YES 1,000: buy vwap" in text
         assert f"= {cost:,.2f}" in text
         assert pane.shares == Decimal(1000)
+        await pilot.press("enter", "3")  # Enter leaves the field; digits are pane keys again
+        assert app.main.query_one("#tabs").active == "orders"
 
 
 async def test_orders_pane_shows_states_partial_fills_and_settlement() -> None:

@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.strip import Strip
@@ -185,6 +186,7 @@ class DepthChart(Widget):
 
 
 class BookPane(Vertical):
+    BINDINGS = [Binding("z", "size", "Size")]
     DEFAULT_CSS = """
     BookPane { height: 1fr; }
     BookPane #book-head { height: 2; padding: 0 1; }
@@ -251,6 +253,14 @@ class BookPane(Vertical):
         if chart.display and (market != self._charted or self._updates % CHART_EVERY == 0):
             self._charted = market
             chart.draw(outcomes[0] if outcomes else None, palette)
+
+    def action_size(self) -> None:
+        """Type a size here (the digits are pane keys elsewhere); Enter goes back."""
+        self.query_one("#cost-size", Input).focus()
+
+    @on(Input.Submitted, "#cost-size")
+    def _size_done(self) -> None:
+        self.query_one("#ladder-0", KeyedTable).focus()
 
     @on(Input.Changed, "#cost-size")
     def _size_changed(self, event: Input.Changed) -> None:
