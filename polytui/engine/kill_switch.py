@@ -118,8 +118,11 @@ class KillSwitch:
                 await self._clearing
 
     def stats(self) -> dict[str, Any]:
+        record = self._tracker.kill_switch_record
         return {
             "engaged": self.engaged,
+            "reason": record.reason if record.engaged else "",
+            "source": record.source if record.engaged else "",
             "venue_clear": self.venue_clear,
             "attempts": self.attempts,
             "left": list(self.left),

@@ -126,8 +126,9 @@ class PolytuiApp(App[None]):
                 ticket.show_preview(done.result)
         elif isinstance(done.command, cmd.SubmitOrder) and ticket is not None:
             ticket.show_answer(text)
-        elif isinstance(done.command, cmd.EngageKill):
-            self.notify(f"kill switch: {text}", severity="error")
+        elif isinstance(done.command, cmd.EngageKill) and done.error is not None:
+            # engaged: the engine's own event line says so (by whom, why); a failure is news
+            self.notify(f"kill switch: {text}", severity="error", timeout=30)
         elif isinstance(done.command, cmd.ReleaseKill):
             if done.error is None:
                 self.set_halted(False)

@@ -68,7 +68,7 @@ from polytui.core.orders import (
     OrderState,
     fill_status_from_venue,
 )
-from polytui.core.projections import OrderView
+from polytui.core.projections import KillSwitchView, OrderView
 from polytui.engine.alerts import Alert, AlertSink, ignore
 from polytui.engine.order_tracker.venue_events import order_event, trade_events
 from polytui.protocol.amounts import Side, limit_order_amounts, marketable_size
@@ -237,6 +237,11 @@ class OrderTracker:
     def halted(self) -> bool:
         """New orders are refused: the kill switch is engaged (or being engaged)."""
         return self._halted or self._store.model.kill_switch.engaged
+
+    @property
+    def kill_switch_record(self) -> KillSwitchView:
+        """The ledger's kill switch: engaged or not, by whom, why and since when."""
+        return self._store.model.kill_switch
 
     @property
     def in_flight(self) -> int:

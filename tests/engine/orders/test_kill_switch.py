@@ -39,6 +39,8 @@ async def test_engage_blocks_records_and_clears_the_venue(session: Session) -> N
     assert await ks.wait_clear(5)
     assert await wallet.trader.open_orders() == []
     assert {o.state for o in store.model.orders.values()} == {OrderState.CANCELED}
+    stats = ks.stats()  # what the health file, the alert and the UI say
+    assert (stats["engaged"], stats["reason"], stats["source"]) == (True, "drawdown", "tui")
     assert [(e.engaged, e.ref) for e in published if isinstance(e, KillSwitchChanged)] == [
         (True, ref)
     ]
