@@ -66,6 +66,13 @@ class OrderOutcome:
     shares: Decimal | None = None
     price: Decimal | None = None
     submit_error: str = ""
+    # what was asked (the intent), for the decision record of a session
+    asset: str = ""
+    side: str = ""
+    order_type: str = ""
+    size: Decimal | None = None  # in ``unit``
+    unit: str = ""
+    limit_price: Decimal | None = None
 
 
 @dataclass
@@ -93,6 +100,7 @@ class StrategyRunner:
         tick_s: float = 1.0,
         max_restarts: int = 5,
         backoff_s: float = 1.0,
+        before_step: Callable[[str], None] | None = None,
     ) -> None:
         names = [s.name for s in strategies]
         if len(set(names)) != len(names):
@@ -105,6 +113,7 @@ class StrategyRunner:
         self.tick_s = tick_s
         self.max_restarts = max_restarts
         self.backoff_s = backoff_s
+        self._before_step = before_step
         self.hosted = {s.name: _Hosted(s) for s in strategies}
         self._by_intent: dict[str, str] = {}  # intent id -> strategy name
         self.outcomes: list[OrderOutcome] = []  # the latest ones, for status and the UI
@@ -200,6 +209,8 @@ class StrategyRunner:
         while True:
             wait = max(0.0, next_tick - self._clock.monotonic())
             item = await self._next(hosted.inbox, wait)
+            if self._before_step is not None:
+                self._before_step(strategy.name)
             if item is not _NOTHING:
                 await self._handle(hosted, strategy.on_input(view, item))
                 continue
@@ -243,10 +254,17 @@ class StrategyRunner:
         on_verdict = getattr(strategy, "on_verdict", None)
         if on_verdict is not None:
             on_verdict(verdict, now)
+        asked = _asked(intent)
         if not isinstance(verdict, Approved):
             return self._outcome(
                 OrderOutcome(
-                    strategy.name, intent.intent_id, False, verdict.gate.value, verdict.reason, now
+                    strategy.name,
+                    intent.intent_id,
+                    False,
+                    verdict.gate.value,
+                    verdict.reason,
+                    now,
+                    **asked,
                 )
             )
         error = ""
@@ -278,6 +296,7 @@ class StrategyRunner:
                 verdict.shares,
                 verdict.price,
                 error,
+                **asked,
             )
         )
 
@@ -320,3 +339,14 @@ class StrategyRunner:
 
 
 _NOTHING = object()
+
+
+def _asked(intent: OrderIntent) -> dict[str, Any]:
+    return {
+        "asset": intent.asset,
+        "side": str(getattr(intent.side, "value", intent.side)),
+        "order_type": str(getattr(intent.order_type, "value", intent.order_type)),
+        "size": intent.size,
+        "unit": str(getattr(intent.unit, "value", intent.unit)),
+        "limit_price": intent.limit_price,
+    }

@@ -58,6 +58,8 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.bases = {"clob": endpoints.clob, "gamma": endpoints.gamma, "data": endpoints.data}
+        if endpoints.admin:  # the simulator's control API (the demo reads its leaders)
+            self.bases["admin"] = endpoints.admin
         self.policy = policy
         self.budget = budget if budget is not None else RateBudget()
         self.capture = capture
@@ -131,6 +133,17 @@ class HttpClient:
         except httpx.TransportError as exc:
             error = _no_answer(method, url, exc)
             self.stats[f"no answer {error.kind}"] += 1
+            if self.capture is not None:
+                self.capture.no_answer(
+                    service,
+                    self._clock.now_ms(),
+                    method,
+                    str(exc.request.url) if _has_request(exc) else url,
+                    body.decode("utf-8", "replace") if body else "",
+                    error=error.kind,
+                    reached=error.reached,
+                    sent_ms=sent_ms,
+                )
             raise error from None
         text = response.text
         if self.capture is not None:
@@ -143,6 +156,7 @@ class HttpClient:
                 body.decode("utf-8", "replace") if body else "",
                 text,
                 sent_ms=sent_ms,
+                retry_after=response.headers.get("Retry-After"),
             )
         if response.status_code != 200:
             self.stats[f"status {response.status_code}"] += 1
@@ -168,6 +182,14 @@ def _one_param(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises when the error carries none
+    except RuntimeError:
+        return False
+    return True
 
 
 def _no_answer(method: str, url: str, exc: httpx.TransportError) -> NoAnswer:

@@ -41,7 +41,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -285,6 +285,14 @@ class WsConnection:
             except Exception as exc:  # OSError, handshake refusals, timeouts, a bad URL
                 self._stats.failed_opens += 1
                 log.warning("%s: connect to %s failed: %s", self.id, self.url, describe_error(exc))
+                if self._capture is not None:
+                    self._capture.event(
+                        self._channel.source,
+                        self.id,
+                        self._clock.now_ms(),
+                        "open_failed",
+                        describe_error(exc),
+                    )
             else:
                 began = self._clock.monotonic()
                 await self._session(ws)
@@ -388,7 +396,7 @@ class WsConnection:
             self._stats.drops += 1
             log.warning("%s: connection to %s lost: %s", self.id, self.url, reason)
         if self._capture is not None:
-            self._capture.event(self._channel.source, self.id, at_ms, "close")
+            self._capture.event(self._channel.source, self.id, at_ms, "close", reason)
         self._emit(
             ConnectionChange(self.id, ConnState.DISCONNECTED, at_ms, self._subscribed(), reason)
         )
@@ -412,6 +420,30 @@ class WsConnection:
             self._sink(item)
         except Exception:
             log.exception("%s: the sink raised; the stream goes on", self.id)
+
+
+class Connection(Protocol):
+    """What a stream needs of one connection: :class:`WsConnection`, or a replay's stand-in
+    (``polytui.engine.session``) built with the same keyword arguments."""
+
+    id: str
+
+    @property
+    def started(self) -> bool: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    async def send(self, text: str) -> bool: ...
+
+    async def close(self, reason: str = ...) -> None: ...
+
+
+ConnectionFactory = Callable[..., Connection]
+"""``factory(conn_id, url, channel, *, initial, subscribed, sink, settings, clock, rng, sleep,
+capture, stats)``: :class:`WsConnection`'s signature."""
 
 
 def default_rng(rng: random.Random | None) -> random.Random:

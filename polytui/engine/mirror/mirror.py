@@ -640,21 +640,31 @@ class Mirror:
                     self.complete_bursts()
                 continue
             started = time.perf_counter()  # a stall is wall time, whatever the clock
-            received = 0
-            for _ in range(min(BATCH, len(inbox))):
-                item = inbox.popleft()
-                if type(item) is Frame:
-                    received = item.recv_ms
-                try:
-                    self.process(item)
-                except Exception:  # a bug of ours must not stop the mirror; the book is suspect
-                    log.exception("mirror: applying a frame failed")
-                    for asset in _assets_of(getattr(item, "events", ())):
-                        if asset in self.tokens:
-                            self._suspect(self.tokens[asset], Reason.INVARIANT_FAIL, "apply failed")
-            self.complete_bursts(now_ms=received if inbox else None)
+            self._apply_batch()
             self.max_stall_s = max(self.max_stall_s, time.perf_counter() - started)
             await asyncio.sleep(0)
+
+    def _apply_batch(self) -> None:
+        inbox = self._inbox
+        received = 0
+        for _ in range(min(BATCH, len(inbox))):
+            item = inbox.popleft()
+            if type(item) is Frame:
+                received = item.recv_ms
+            try:
+                self.process(item)
+            except Exception:  # a bug of ours must not stop the mirror; the book is suspect
+                log.exception("mirror: applying a frame failed")
+                for asset in _assets_of(getattr(item, "events", ())):
+                    if asset in self.tokens:
+                        self._suspect(self.tokens[asset], Reason.INVARIANT_FAIL, "apply failed")
+        self.complete_bursts(now_ms=received if inbox else None)
+
+    def catch_up(self) -> None:
+        """Apply what waits in the inbox now, as the apply loop would: a strategy about to
+        decide sees every frame received so far (and a replay sees the same ones)."""
+        while self._inbox:
+            self._apply_batch()
 
     async def _fetch_loop(self) -> None:
         """Fetch REST snapshots for tokens that need one, batched, within the rate budget."""

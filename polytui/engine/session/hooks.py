@@ -1,0 +1,31 @@
+"""How a recorded or a replayed session plugs into the engine, in one place.
+
+``Engine(..., session=SessionHooks(...))``: every field is optional and the defaults are the
+plain engine. A record (``recording.py``) notes when ledger writes land and when a strategy
+steps; a replay (``replay.py``) replaces the WebSocket connections by the recording, writes
+the ledger on the loop's thread, holds each write's merge until its recorded instant, and
+leaves the side files (health file, control socket, kill requests) alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from polytui.store.store import CommitGate
+from polytui.venue.ws import ConnectionFactory
+
+
+@dataclass(frozen=True)
+class SessionHooks:
+    connection: ConnectionFactory | None = None
+    """Builds the market and user channel's connections (a replay's stand-ins)."""
+    ledger_executor: Executor | None = None
+    """Where the ledger writes run (default: its own writer thread)."""
+    commit_gate: CommitGate | None = None
+    """When a landed ledger write becomes visible to the engine (``Store``)."""
+    on_step: Callable[[str], None] | None = None
+    """A strategy is about to handle an input or a tick (its name)."""
+    side_files: bool = True
+    """The health file, the control socket and kill requests (a replay has none)."""
