@@ -129,6 +129,7 @@ class Engine:
             clock=self.clock,
             rng=random.Random(rng.random()),
             on_change=self.bus.publish,
+            apply_gate=self.hooks.apply_gate,
         )
         self._market_sink = with_market_events(self.mirror.sink, self._market_event)
         self.stream = MarketStream(
@@ -420,15 +421,20 @@ class Engine:
 
     async def kill(self, reason: str, source: str = "engine") -> str:
         """Engage the kill switch: no new order from now on (across restarts), everything
-        cancelled at the venue until it confirms none remain. Returns once it is recorded."""
+        cancelled at the venue until it confirms none remain. Returns once it is recorded.
+        A command from outside the engine: a session record keeps it (``hooks.on_control``)."""
         if self.kill_switch is None:
             raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control({"command": "kill", "reason": reason, "source": source})
         return await self.kill_switch.engage(reason, source)
 
     async def resume(self, source: str = "engine") -> str | None:
         """Release the kill switch; the ref written, ``None`` if it was not engaged."""
         if self.kill_switch is None:
             raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control({"command": "resume", "source": source})
         ref = await self.kill_switch.release(source)
         clear_kill_request(self.kill_request_path)
         return ref

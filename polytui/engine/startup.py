@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from polytui.config import SimSettings, VenueSettings
+from polytui.config import Settings, SimSettings, VenueSettings
 from polytui.core.clock import Clock
 from polytui.engine.sim_child import SimChild, fetch_endpoints, start_sim_child
 from polytui.protocol.wire.errors import WireError
 from polytui.venue.budget import RateBudget
 from polytui.venue.capture import CaptureWriter
 from polytui.venue.clients import VenueClients, open_venue
-from polytui.venue.endpoints import Endpoints
+from polytui.venue.endpoints import POLYMARKET, Endpoints
 from polytui.venue.errors import VenueError
 from polytui.venue.retry import RetryPolicy
 from polytui.venue.ws import WsSettings
@@ -47,6 +47,18 @@ async def open_simulator(sim: SimSettings) -> AsyncIterator[Simulator]:
         return
     async with start_sim_child(sim) as child:
         yield Simulator(child.endpoints, child)
+
+
+@contextlib.asynccontextmanager
+async def open_market_data(settings: Settings) -> AsyncIterator[Simulator]:
+    """Where the market data comes from: the simulator (started, or ``sim.url``), or, in
+    paper mode with ``paper.source = "polymarket"``, Polymarket's own hosts (no simulator:
+    orders never leave the process in paper mode)."""
+    if settings.run.mode == "paper" and settings.paper.source == "polymarket":
+        yield Simulator(POLYMARKET, None)
+        return
+    async with open_simulator(settings.sim) as simulator:
+        yield simulator
 
 
 def retry_policy(venue: VenueSettings) -> RetryPolicy:

@@ -79,6 +79,7 @@ class OrderOutcome:
 class _Hosted:
     strategy: Strategy
     inbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     state: str = "starting"  # running | backing_off | stopped
     restarts: int = 0
     errors: int = 0
@@ -128,6 +129,7 @@ class StrategyRunner:
             return
         try:
             hosted.inbox.put_nowait(item)
+            hosted.arrived.set()
         except asyncio.QueueFull:
             hosted.dropped += 1
             log.error("strategy %s: inbox full, an input was dropped", name)
@@ -208,7 +210,7 @@ class StrategyRunner:
         next_tick = self._clock.monotonic()
         while True:
             wait = max(0.0, next_tick - self._clock.monotonic())
-            item = await self._next(hosted.inbox, wait)
+            item = await self._next(hosted, wait)
             if self._before_step is not None:
                 self._before_step(strategy.name)
             if item is not _NOTHING:
@@ -217,25 +219,17 @@ class StrategyRunner:
             next_tick = self._clock.monotonic() + self.tick_s
             await self._handle(hosted, strategy.on_timer(view))
 
-    async def _next(self, inbox: asyncio.Queue, seconds: float) -> object:
-        if not inbox.empty():
-            return inbox.get_nowait()
-        getter = asyncio.ensure_future(inbox.get())
-        timer = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({getter, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-        if getter.done():
-            return getter.result()
-        getter.cancel()
-        try:
-            await getter
-        except asyncio.CancelledError:
-            pass
-        else:  # it completed while being cancelled: keep the item
-            return getter.result()
-        return _NOTHING
+    async def _next(self, hosted: _Hosted, seconds: float) -> object:
+        """The next input, or ``_NOTHING`` once ``seconds`` passed without one. The wait is
+        the strategy's own task's, on the engine clock (a replay finds it there)."""
+        inbox = hosted.inbox
+        if inbox.empty():
+            hosted.arrived.clear()
+            if seconds > 0:
+                await self._clock.wait(hosted.arrived, seconds)
+            else:
+                await asyncio.sleep(0)
+        return inbox.get_nowait() if not inbox.empty() else _NOTHING
 
     async def _handle(self, hosted: _Hosted, intents: Sequence[OrderIntent]) -> None:
         for intent in intents or ():

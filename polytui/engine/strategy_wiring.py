@@ -102,12 +102,13 @@ class StrategySide:
         return cls(engine, copy)
 
     def _before_step(self, strategy: str) -> None:
-        """A strategy is about to handle an input or a tick: it sees every market frame
-        received so far (and a session record notes the instant)."""
-        self.engine.mirror.catch_up()
+        """A strategy is about to handle an input or a tick: a session record notes the
+        instant (a replay catches up with it), and it sees every market frame received so
+        far."""
         on_step = self.engine.hooks.on_step
         if on_step is not None:
             on_step(strategy)
+        self.engine.mirror.catch_up()
 
     # ---- the order path ------------------------------------------------------------------------
 

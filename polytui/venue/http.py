@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
-from polytui.core.clock import Clock, SystemClock
+from polytui.core.clock import Clock, SystemClock, arrival_ms
 from polytui.venue.budget import RateBudget
 from polytui.venue.capture import CaptureWriter
 from polytui.venue.endpoints import Endpoints
@@ -136,7 +136,7 @@ class HttpClient:
             if self.capture is not None:
                 self.capture.no_answer(
                     service,
-                    self._clock.now_ms(),
+                    arrival_ms(self._clock),
                     method,
                     str(exc.request.url) if _has_request(exc) else url,
                     body.decode("utf-8", "replace") if body else "",
@@ -149,7 +149,7 @@ class HttpClient:
         if self.capture is not None:
             self.capture.rest(
                 service,
-                self._clock.now_ms(),
+                arrival_ms(self._clock),
                 method,
                 str(response.request.url),
                 response.status_code,

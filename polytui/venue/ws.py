@@ -46,7 +46,7 @@ from typing import Any, Protocol
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from polytui.core.clock import Clock
+from polytui.core.clock import Clock, arrival_ms
 from polytui.protocol.wire.codec import PONG
 from polytui.protocol.wire.errors import WireError
 from polytui.venue.capture import CaptureWriter, Source
@@ -289,7 +289,7 @@ class WsConnection:
                     self._capture.event(
                         self._channel.source,
                         self.id,
-                        self._clock.now_ms(),
+                        arrival_ms(self._clock),
                         "open_failed",
                         describe_error(exc),
                     )
@@ -379,7 +379,7 @@ class WsConnection:
     # ---- what the sink hears -----------------------------------------------------------------
 
     def _opened(self, ws: ClientConnection) -> None:
-        at_ms = self._clock.now_ms()
+        at_ms = arrival_ms(self._clock)
         state = ConnState.RECONNECTED if self._opened_once else ConnState.CONNECTED
         self._opened_once = True
         self._stats.connects += 1
@@ -391,7 +391,7 @@ class WsConnection:
         self._emit(ConnectionChange(self.id, state, at_ms, self._subscribed()))
 
     def _closed(self, reason: str) -> None:
-        at_ms = self._clock.now_ms()
+        at_ms = arrival_ms(self._clock)
         if self._closing is None:
             self._stats.drops += 1
             log.warning("%s: connection to %s lost: %s", self.id, self.url, reason)
@@ -402,7 +402,7 @@ class WsConnection:
         )
 
     def _deliver(self, data: str | bytes) -> None:
-        recv_ms = self._clock.now_ms()
+        recv_ms = arrival_ms(self._clock)
         if self._capture is not None:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             self._capture.frame(self._channel.source, self.id, recv_ms, text)

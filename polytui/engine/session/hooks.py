@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from polytui.engine.mirror.mirror import ApplyGate
 from polytui.store.store import CommitGate
 from polytui.venue.ws import ConnectionFactory
 
@@ -27,5 +28,9 @@ class SessionHooks:
     """When a landed ledger write becomes visible to the engine (``Store``)."""
     on_step: Callable[[str], None] | None = None
     """A strategy is about to handle an input or a tick (its name)."""
+    apply_gate: ApplyGate | None = None
+    """When the mirror applies what it received (``Mirror``)."""
+    on_control: Callable[[dict], None] | None = None
+    """A command from outside (kill, resume) reaches the engine (``Engine.command``)."""
     side_files: bool = True
     """The health file, the control socket and kill requests (a replay has none)."""
