@@ -121,6 +121,9 @@ class Engine:
         self.hooks = session or SessionHooks()
         self.paper_mode = settings.run.mode == "paper"
         self.paper: PaperVenue | None = None
+        self.market_listeners: list[Callable[[Any], None]] = []
+        """Whoever else reads every market-channel item as it arrives (paper's resting
+        orders)."""
         connection = self.hooks.connection or WsConnection
         self.bus = Bus()
         self.mirror = Mirror(
@@ -187,8 +190,8 @@ class Engine:
     def _market_item(self, item: Any) -> None:
         """The market stream's sink: the mirror and the scanner, and paper's resting orders."""
         self._market_sink(item)
-        if self.paper is not None:
-            self.paper.on_market(item)
+        for listener in self.market_listeners:
+            listener(item)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -231,6 +234,7 @@ class Engine:
                 settle_s=p.settle_s,
             )
             self.paper.restore(store.model)
+            self.market_listeners.append(self.paper.on_market)
             trader: Any = self.paper
         else:
             trader = ClobTrader(
@@ -241,6 +245,8 @@ class Engine:
                 rng=trader_rng,
                 sleep=clock.sleep,
             )
+            if self.hooks.trader is not None:
+                trader = self.hooks.trader(trader, self)
         self.trader = trader
         self.heartbeat = VenueHeartbeat(
             trader, clock, self._has_open_orders, interval_s=o.heartbeat_s, alert=self._alert

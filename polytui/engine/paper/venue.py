@@ -127,6 +127,9 @@ class PaperUserStream(CountedStream):
         return self._open
 
     async def start(self) -> None:
+        self.open()
+
+    def open(self) -> None:
         if not self._open:
             self._open = True
             self.counters.connects += 1
@@ -164,8 +167,10 @@ class PaperVenue:
         api_key: str = "paper",
         cash_usdc: Decimal = Decimal(1000),
         settle_s: float = 2.0,
+        check_funds: bool = True,
     ) -> None:
         self._mirror = mirror
+        self._check_funds = check_funds
         self._clock = clock
         self.address = address
         self.api_key = api_key
@@ -174,7 +179,7 @@ class PaperVenue:
         self.positions: dict[str, Decimal] = {}
         self.costs: dict[str, Decimal] = {}  # asset -> pUSD paid for the position held
         self.orders: dict[str, PaperOrder] = {}
-        self.trades: dict[str, PaperTrade] = {}
+        self.trade_records: dict[str, PaperTrade] = {}
         self._resting: dict[str, list[PaperOrder]] = {}  # asset -> its resting orders
         self._taken: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}  # (asset, units) ->
         # (the level's size when we took from it, shares taken): until the venue changes it
@@ -324,6 +329,8 @@ class PaperVenue:
         best = book.best_ask_units if buy else book.best_bid_units
         if post_only and pf.crosses(buy, units, best):
             raise PaperRejected("invalid post-only order: order crosses book")
+        if not self._check_funds:
+            return
         if buy:
             have = self.cash - self.locked_usdc()
             if Decimal(signed.maker_amount) / BASE > have:
@@ -404,7 +411,8 @@ class PaperVenue:
         ]
 
     async def trades(self, *, trade_id: str | None = None, **_filters: object) -> list[w.Trade]:
-        rows = self.trades.values() if trade_id is None else [self.trades.get(trade_id)]
+        records = self.trade_records
+        rows = records.values() if trade_id is None else [records.get(trade_id)]
         return [self._wire_trade(t) for t in rows if t is not None]
 
     async def balance_allowance(
@@ -497,7 +505,7 @@ class PaperVenue:
                 self._close(order, "CANCELED_EXPIRED_ORDER")
                 self.stats["expired"] += 1
                 events.append(self._order_event(order, "CANCELLATION"))
-        for trade in self.trades.values():
+        for trade in self.trade_records.values():
             if trade.status in ("MATCHED", "MINED") and trade.next_ms <= now:
                 trade.status = "MINED" if trade.status == "MATCHED" else "CONFIRMED"
                 trade.updated_ms, trade.next_ms = now, now + self.settle_ms
@@ -624,7 +632,7 @@ class PaperVenue:
     def _book_trade(self, order: PaperOrder, trade: PaperTrade, shares: Decimal, price) -> None:
         trade.updated_ms = trade.match_ms
         trade.next_ms = trade.match_ms + self.settle_ms
-        self.trades[trade.trade_id] = trade
+        self.trade_records[trade.trade_id] = trade
         order.trades.append(trade.trade_id)
         usdc = shares * price
         held = self.positions.get(order.asset, ZERO)
@@ -668,7 +676,7 @@ class PaperVenue:
     # ---- wire shapes -----------------------------------------------------------------------------
 
     def _post_answer(self, order: PaperOrder) -> w.PostOrderResponse:
-        trades = [self.trades[t] for t in order.trades]
+        trades = [self.trade_records[t] for t in order.trades]
         if not trades:
             return w.PostOrderResponse(
                 success=True, error_msg="", order_id=order.order_id, status="live"

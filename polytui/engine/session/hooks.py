@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from polytui.engine.mirror.mirror import ApplyGate
 from polytui.store.store import CommitGate
@@ -32,5 +33,8 @@ class SessionHooks:
     """When the mirror applies what it received (``Mirror``)."""
     on_control: Callable[[dict], None] | None = None
     """A command from outside (kill, resume) reaches the engine (``Engine.command``)."""
+    trader: Callable[[Any, Any], Any] | None = None
+    """``trader(clob_trader, engine)``: the trader port to use instead (a replay with changed
+    settings fills the orders its session never posted on paper)."""
     side_files: bool = True
     """The health file, the control socket and kill requests (a replay has none)."""

@@ -60,6 +60,7 @@ from polytui.engine.session.replay_venue import (
     ReplayLinks,
     ReplayTransport,
 )
+from polytui.engine.session.what_if import WhatIfTrader
 from polytui.engine.startup import VenueCheckError, check_venue, connect_venue
 from polytui.engine.strategy_runner import OrderOutcome
 from polytui.venue.capture import CaptureLine, Source
@@ -104,6 +105,7 @@ class ReplayResult:
     rest_answers: int
     unanswered: dict[str, int]
     unplayed: int
+    start_ms: int
     session_s: float  # the session's length, on its clock
     wall_s: float  # how long the replay took
     failed: str | None = None  # the replayed engine stopped with this error
@@ -127,6 +129,7 @@ class SessionReplay:
         workdir: Path,
         *,
         keep_workdir: bool = False,
+        what_if: bool = False,
     ) -> None:
         self.journal = journal
         self.manifest = journal.manifest
@@ -148,6 +151,7 @@ class SessionReplay:
             apply_gate=self.applies,
             on_step=self._step,
             side_files=False,
+            trader=self._what_if_trader if what_if else None,
         )
         self._steps: Counter[str] = Counter()
         self._pulled: set[int] = set()  # lines played ahead of their turn (at a step)
@@ -193,7 +197,7 @@ class SessionReplay:
         start = journal.manifest.ledger_start
         if start:
             import_ledger(journal.directory / start, ledger_target(settings))
-        return cls(journal, settings, work, keep_workdir=keep)
+        return cls(journal, settings, work, keep_workdir=keep, what_if=changes is not None)
 
     async def __aenter__(self) -> SessionReplay:
         self._loop_ready = getattr(asyncio.get_running_loop(), "_ready", None)
@@ -231,6 +235,13 @@ class SessionReplay:
         )
         engine.bus.subscribe(self._on_event)
         await asyncio.ensure_future(engine.run())  # unnamed, as the headless run's
+
+    def _what_if_trader(self, recorded: Any, engine: Engine) -> Any:
+        """Changed settings: orders the session never posted are filled on paper."""
+        signer = self.wallet.signer if self.wallet is not None else None
+        return WhatIfTrader(
+            recorded, engine, lambda oid: signer is not None and oid in signer.recorded_ids
+        )
 
     def _step(self, strategy: str) -> None:
         """A strategy steps: it is where the session's step was, with the market frames the
@@ -507,6 +518,7 @@ class SessionReplay:
             rest_answers=self.transport.answered,
             unanswered=dict(self.transport.unanswered),
             unplayed=self.links.unplayed,
+            start_ms=self.manifest.start_ms,
             session_s=max(0.0, (min(self.clock.now_ms(), j.end_ms) - self.manifest.start_ms))
             / 1000,
             wall_s=self._wall,

@@ -263,6 +263,7 @@ class RecordedSigner:
             self._recorded.setdefault(key, deque()).append(o)
         self.reused = 0
         self.fresh = 0
+        self.recorded_ids: set[str] = set()  # ids of the orders rebuilt from the record
 
     @property
     def address(self) -> str:
@@ -285,6 +286,7 @@ class RecordedSigner:
                     "expiration": int(o.get("expiration", 0)),
                 }
             )
+            self.recorded_ids.add(order.order_id)
             return _with_signature(order, str(o.get("signature", order.signature)))
         self.fresh += 1
         return self._signer.sign(**kw)

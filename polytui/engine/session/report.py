@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from polytui.engine.session.decisions import Difference, outcome_text
@@ -58,8 +59,22 @@ def parse_instant(text: str, start_ms: int, end_ms: int) -> int:
     return int(when.timestamp() * 1000)
 
 
+def short(text: str | None) -> str:
+    """A number as a person reads it: at most 6 significant digits."""
+    if text is None:
+        return "-"
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        return text
+    return format(float(f"{value:.6g}"), "g") if value else "0"
+
+
 def _decision_line(d: dict[str, Any], start_ms: int) -> str:
-    asked = f"{d['side']} {d['size']} {d['unit'].lower()} {d['order_type']} @ {d['limit_price']}"
+    asked = (
+        f"{d['side']} {short(d['size'])} {d['unit'].lower()} {d['order_type']} "
+        f"@ {short(d['limit_price'])}"
+    )
     return (
         f"  {clock_time(d['at_ms'])} (+{(d['at_ms'] - start_ms) / 1000:.3f} s)  "
         f"{d['strategy']} {d['intent_id'][:16]}  {str(d['asset'])[:14]}  {asked}: "
@@ -144,7 +159,7 @@ def render_diff(
         f"  {len(baseline.decisions)} decisions as recorded, {len(changed.decisions)} "
         f"with the change; {len(differences)} differ",
     ]
-    start = baseline.decisions[0]["at_ms"] if baseline.decisions else 0
+    start = baseline.start_ms
     for d in differences:
         out.append(f"  {clock_time(d.at_ms)} (+{(d.at_ms - start) / 1000:.3f} s)  {d.describe()}")
     if not differences:
