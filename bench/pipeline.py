@@ -228,6 +228,7 @@ async def market_path(frames, view, mirror, risk, signer, rng, store, clock):
             continue
         verdict = risk.evaluate(intents[0])
         t4 = perf()
+        risk._sent.clear()  # each order as if alone in its rate window (30 a minute at most)
         if not isinstance(verdict, Approved):
             continue
         tick = view.market(verdict.intent.condition_id, verdict.intent.asset).tick
@@ -305,6 +306,7 @@ def leader_path(rows, now, view, risk, signer, rng, clock):
             for intent in intents:
                 verdict = risk.evaluate(intent)
                 t3 = perf()
+                risk._sent.clear()
                 copier.on_verdict(verdict, clock.now_ms())
                 if not isinstance(verdict, Approved):
                     refused[verdict.gate.value] = refused.get(verdict.gate.value, 0) + 1
@@ -337,7 +339,6 @@ async def main() -> int:
             mirror.track(cid, tokens)
         view = EngineView(clock, mirror, Flags(), model=lambda: ledger.model, cash=lambda: D(10**4))
         limits = RiskLimits(  # every gate runs; none refuses for the bench's own volume
-            max_orders_per_window=10**9,
             max_signal_age_ms=10**12,
             max_chase=D("0.5"),
             max_open_positions=10**6,

@@ -298,6 +298,9 @@ class RiskSettings(_Section):
     volatility_window_s: PositiveFloat = 300.0
     volatility_ref: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.01")
     thin_depth_usdc: Usdc = Decimal(0)  # 0: no depth scaling
+    max_position_age_s: PositiveFloat | None = None  # held longer: flagged (unset: no limit)
+    aging_action: Literal["flag", "reduce"] = "flag"  # also flags positions near resolution
+    aging_offset: PriceDelta = Decimal("0.01")  # a reduction sells at the best bid less this
     funds_s: PositiveFloat = 10.0  # pUSD balance and allowance read from the venue this often
     pnl_snapshot_s: PositiveFloat = 60.0  # a PnL snapshot (marks) into the ledger this often
 
@@ -369,8 +372,23 @@ class CopySettings(_Section):
 
 
 class UiSettings(_Section):
-    theme: str = "polytui-dark"
-    kill_key: str = "ctrl+k"
+    """The terminal UI (polytui/ui)."""
+
+    theme: str = "polytui-dark"  # a theme file's name (themes/*.toml) or a Textual theme
+    kill_key: str = "ctrl+k"  # engages the kill switch whatever has focus
+    refresh_hz: Annotated[float, Field(ge=0, le=10)] = 5.0  # pane updates a second; 0: manual
+    cancel_on_exit: bool = True  # on quit, SIGTERM or SIGHUP: cancel open orders, then stop
+
+    @field_validator("kill_key")
+    @classmethod
+    def _key_survives_ssh(cls, key: str) -> str:
+        """Escape and Alt chords are split or eaten by SSH and tmux (style-anchors §4(c))."""
+        key = key.strip().lower()
+        if not key or "," in key:
+            raise ValueError("must be one key, e.g. ctrl+k or f12")
+        if key in ("escape", "esc") or key.startswith(("alt+", "meta+", "escape")):
+            raise ValueError("Escape and Alt chords do not survive SSH; use a ctrl+ or F key")
+        return key
 
 
 _FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})  # noqa: B039

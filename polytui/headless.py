@@ -42,6 +42,7 @@ from polytui.engine.kernel import Engine
 from polytui.engine.kill_switch import KillSwitchChanged
 from polytui.engine.mirror import BookState, BookStateChanged
 from polytui.engine.ops_wiring import build_ops
+from polytui.engine.position_aging import PositionAging
 from polytui.engine.scanner import UniverseChanged
 from polytui.engine.session.manifest import SessionError
 from polytui.engine.session.recording import (
@@ -404,6 +405,8 @@ class _Run:
             self.log(
                 "order_not_sent", level="warning", strategy=event.strategy, error=event.submit_error
             )
+        elif isinstance(event, PositionAging):
+            self.log("position_aging", level="warning", **event_record(event)[1])
         elif isinstance(event, StrategyFailed | StrategyStopped):
             self.log(event_record(event)[0], level="error", **event_record(event)[1])
 

@@ -24,6 +24,8 @@ HEADLESS_MODULES = [
     "polytui.store.commands",
     "polytui.engine.order_tracker",
     "polytui.engine.ops_wiring",
+    "polytui.engine.views",
+    "polytui.engine.preview",
     "polytui.opscli",
     "polytui.doctor",
     "polytui.engine.kernel",

@@ -66,7 +66,8 @@ class RiskEngine:
         self._funds = funds
         self._record = record
         self._kill_switch = kill_switch
-        self._sent: deque[int] = deque()  # send times of approved orders (rate window)
+        # Send times of approved orders: the rate gate needs no more than one over its limit.
+        self._sent: deque[int] = deque(maxlen=limits.max_orders_per_window + 1)
         self._mids: dict[str, deque[tuple[int, Decimal]]] = defaultdict(
             lambda: deque(maxlen=MIDS_KEPT)
         )
@@ -170,8 +171,7 @@ class RiskEngine:
             daily_pnl=self.daily_pnl(now),
             halted_until_ms=halted,
             leader_exposure=dict(leader_exposure or {}),
-            # The gate needs no more than one over the limit to decide.
-            recent_orders_ms=tuple(self._sent)[-(self.limits.max_orders_per_window + 1) :],
+            recent_orders_ms=tuple(self._sent),
             mids={a: tuple(self._mids[a]) for a in assets if a in self._mids},
         )
 

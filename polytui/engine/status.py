@@ -152,6 +152,7 @@ def build_report(
             "unmarked": len(unmarked),
         },
         "books": (health.get("summary") or {}).get("books", {}),
+        "copy_feed": list(health.get("copy_feed") or [])[-10:],
         "last_errors": recent[-10:],
     }
 
@@ -205,6 +206,16 @@ def render(report: dict[str, Any]) -> str:
     )
     books = report["books"]
     lines.append("books: " + (", ".join(f"{k} {v}" for k, v in sorted(books.items())) or "unknown"))
+    feed = report.get("copy_feed") or []
+    if feed:
+        lines.append("copy feed (latest leader trades and what was done):")
+        for c in feed:
+            done = c["outcome"] + (f" by {c['gate']}" if c["gate"] else "")
+            lines.append(
+                f"  {_when(c['at_ms'])} {c['leader'][:10]}… {c['leader_side']:<4} "
+                f"{_num(c['leader_shares'])} @ {c['leader_price']} ({c['kind']}): {done}"
+                f" - {c['reason']}"
+            )
     errors = report["last_errors"]
     lines.append(f"last errors: {len(errors) or 'none'}")
     for r in errors:

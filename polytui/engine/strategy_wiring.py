@@ -27,9 +27,16 @@ from polytui.config import LeaderSettings
 from polytui.core.orders import TERMINAL_ORDER_STATES
 from polytui.core.risk import Approved, RiskLimits
 from polytui.engine.context import EngineView
+from polytui.engine.position_aging import PositionAger
 from polytui.engine.risk_engine import RiskEngine
 from polytui.engine.strategy_runner import StrategyRunner
-from polytui.strategies.copytrade import CopyParams, CopyTrader, DataApiSource, LeaderFeed
+from polytui.strategies.copytrade import (
+    CopyParams,
+    CopyRecord,
+    CopyTrader,
+    DataApiSource,
+    LeaderFeed,
+)
 from polytui.venue.errors import VenueError
 from polytui.venue.http import HttpClient
 
@@ -66,7 +73,18 @@ class StrategySide:
             kill_switch=lambda: engine.kill_switch is not None and engine.kill_switch.engaged,
         )
         self.copier = CopyTrader(params, on_record=engine.bus.publish) if params.leaders else None
-        strategies = [self.copier] if self.copier is not None else []
+        self.ager = PositionAger(
+            self.view,
+            lambda: store.model,
+            max_age_ms=None
+            if s.risk.max_position_age_s is None
+            else round(s.risk.max_position_age_s * 1000),
+            resolution_buffer_ms=round(s.risk.resolution_buffer_s * 1000),
+            reduce=s.risk.aging_action == "reduce",
+            offset=s.risk.aging_offset,
+            publish=engine.bus.publish,
+        )
+        strategies = [self.ager] + ([self.copier] if self.copier is not None else [])
         self.runner = StrategyRunner(
             strategies,
             self.risk,
@@ -195,7 +213,29 @@ class StrategySide:
         }
         if self.feed is not None:
             out["leaders"] = self.feed.kpis()
+        if self.copier is not None:
+            out["copy_feed"] = [copy_line(r) for r in self.copier.records()[-COPY_FEED:]]
         return out
+
+
+COPY_FEED = 20  # the latest leader trades and what was done with each, in the health file
+
+
+def copy_line(r: CopyRecord) -> dict[str, Any]:
+    """One "why not copied" record, for the health file, `polytui status` and the UI."""
+    return {
+        "at_ms": r.at_ms,
+        "leader": r.leader,
+        "asset_id": r.asset,
+        "kind": r.kind.value,
+        "leader_side": r.leader_side.value,
+        "leader_shares": str(r.leader_shares),
+        "leader_price": f"{r.leader_price:.4f}",
+        "outcome": r.outcome.value,
+        "gate": r.gate,
+        "reason": r.reason,
+        "shares": None if r.shares is None else str(r.shares),
+    }
 
 
 async def demo_leaders(http: HttpClient) -> list[LeaderSettings]:

@@ -24,9 +24,18 @@ FALLBACK_THEME = "textual-dark"
 
 _THEME_FIELDS = {f.name for f in dataclasses.fields(Theme)}
 _COLOUR_FIELDS = {
-    "primary", "secondary", "warning", "error", "success", "accent",
-    "foreground", "background", "surface", "panel", "boost",
-}  # fmt: skip
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+}
 
 
 def theme_dir() -> Path | None:
@@ -78,3 +87,24 @@ def _is_colour(value: object) -> bool:
     except ColorParseError:
         return False
     return True
+
+
+def install_themes(app, wanted: str, directory: Path | None = None) -> list[str]:  # noqa: ANN001
+    """Register every theme file with ``app`` and switch to ``wanted`` (or the fallback);
+    the messages say what was skipped or replaced, for a toast."""
+    themes, problems = load_themes(theme_dir() if directory is None else directory)
+    for theme in themes:
+        app.register_theme(theme)
+    if wanted not in app.available_themes:
+        problems.append(f"theme {wanted!r} not found; using {FALLBACK_THEME}")
+        wanted = FALLBACK_THEME
+    app.theme = wanted
+    return problems
+
+
+def next_theme(current: str, available: list[str] | set[str]) -> str | None:
+    """The next of polytui's own themes after ``current``."""
+    names = sorted(n for n in available if n.startswith("polytui-"))
+    if not names:
+        return None
+    return names[(names.index(current) + 1) % len(names)] if current in names else names[0]

@@ -112,6 +112,15 @@ class RateBudget:
             window = self._windows[family] = Window(self._limits[family], deque())
         return window
 
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """Per endpoint family used so far: requests in the current window and our limit."""
+        now = self._monotonic()
+        out = {}
+        for family, window in self._windows.items():
+            window.wait_s(now, self._window_s)  # drops the sends that left the window
+            out[family] = (len(window.sent), window.limit)
+        return out
+
     async def spend(self, service: str, method: str, path: str) -> None:
         """Wait until the request fits every window it counts against, then count it."""
         windows = self.windows(service, method, path)

@@ -4,8 +4,17 @@ from pathlib import Path
 
 from polytui.ui.themes import VARIABLE_DEFAULTS, load_themes, theme_dir
 
-REQUIRED = ("primary", "secondary", "accent", "background", "surface", "panel", "warning",
-            "error", "success")  # fmt: skip
+REQUIRED = (
+    "primary",
+    "secondary",
+    "accent",
+    "background",
+    "surface",
+    "panel",
+    "warning",
+    "error",
+    "success",
+)
 
 
 def test_the_shipped_themes_load_with_every_colour_and_variable() -> None:
@@ -14,9 +23,10 @@ def test_the_shipped_themes_load_with_every_colour_and_variable() -> None:
     themes, problems = load_themes(directory)
     assert problems == []
     by_name = {theme.name: theme for theme in themes}
-    assert set(by_name) == {"polytui-dark", "polytui-light"}
+    assert set(by_name) == {"polytui-dark", "polytui-light", "polytui-high-contrast"}
     assert by_name["polytui-dark"].dark is True
     assert by_name["polytui-light"].dark is False
+    assert by_name["polytui-high-contrast"].dark is True
     for theme in themes:
         assert all(getattr(theme, field) for field in REQUIRED), theme.name
         assert set(theme.variables) == set(VARIABLE_DEFAULTS), theme.name

@@ -49,7 +49,7 @@ async def test_paper_fills_match_the_simulators_fills(rig) -> None:
     tokens = await r.follow(markets)
     await r.all_live(tokens)
     wallet = await Wallet.open(r.running, r.http, lookup_delay_s=0)
-    positions = {t: "100000" for t in tokens}
+    positions = dict.fromkeys(tokens, "100000")
     await r.running.admin(
         "POST", f"/wallets/{wallet.key.address}", {"usd": "1000000", "positions": positions}
     )

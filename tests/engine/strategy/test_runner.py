@@ -13,6 +13,7 @@ import pytest
 
 from polytui.core import ledger_events as ev
 from polytui.core.clock import FakeClock
+from polytui.core.orders import FillStatus
 from polytui.core.projections import Projector
 from polytui.core.risk import Approved, Gate, Rejected, RiskLimits
 from polytui.core.strategy import OrderIntent, OrderSide, OrderType, SizeUnit, intent_id
@@ -302,3 +303,34 @@ def test_two_strategies_may_not_share_a_name():
     clock, mirror, ledger, view, risk = rig()
     with pytest.raises(ValueError, match="share a name"):
         StrategyRunner([Demo(), Demo()], risk, None, clock=clock, view=view)
+
+
+def test_an_aging_position_is_flagged_once_and_reduced_when_asked():
+    from polytui.engine.position_aging import PositionAger, PositionAging
+
+    clock, mirror, ledger, view, risk = rig()
+    ledger.record(
+        ev.FillRecorded(
+            trade_id="t1", order_id="o1", market=M, asset_id=YES, side="BUY", price=D("0.40"),
+            size=D(50), fee=D(0), status=FillStatus.CONFIRMED, role="TAKER",
+            match_time_ms=clock.now_ms(),
+        )
+    )  # fmt: skip
+    events: list = []
+    ager = PositionAger(
+        view, lambda: ledger.model, max_age_ms=3_600_000, resolution_buffer_ms=0,
+        reduce=True, offset=D("0.01"), publish=events.append, every_ms=1_000,
+    )  # fmt: skip
+    assert ager.on_timer(view) == []  # fresh
+    clock.advance(3_600_001)
+    (sell,) = ager.on_timer(view)
+    assert sell.side is OrderSide.SELL and sell.size == D(50) and sell.limit_price == D("0.47")
+    assert [type(e) for e in events] == [PositionAging] and events[0].reason == "too_old"
+    clock.advance(1_000)
+    ager.on_timer(view)
+    assert len(events) == 1  # flagged once while it lasts
+    flag_only = PositionAger(
+        view, lambda: ledger.model, max_age_ms=1, resolution_buffer_ms=0, reduce=False,
+        offset=D("0.01"), publish=events.append,
+    )  # fmt: skip
+    assert flag_only.on_timer(view) == [] and len(events) == 2

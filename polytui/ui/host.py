@@ -1,0 +1,255 @@
+"""The engine under the TUI: startup and ``Engine.run()`` in their own thread and event loop
+(architecture §1), exactly as the headless run does them, so rendering never delays the mirror.
+
+    host = EngineHost(settings, bridge, post=app.post_message)
+    host.run()            # blocking: in the App's one thread worker (group "engine")
+    host.stop()           # from any thread: cancel-on-exit policy, then stop in order
+
+``run()`` loads the sim wallet, starts (or reaches) the simulator, checks the venue, builds the
+``Engine`` (with the wallet ``key`` when the engine takes one: its order side), the ops side
+(alert rules, metrics as configured) and attaches the bridge; then runs the engine, the ops
+loops and the bridge's pump until ``stop()``, the engine failing or the simulator dying. On
+``stop()`` with ``ui.cancel_on_exit`` the open orders are cancelled first
+(``engine.cancel_all()`` or ``engine.tracker.cancel_all()``, when the engine has them).
+Lifecycle news goes to the UI as ``EngineStatus`` messages. No signal handler is installed
+here (the App's main thread owns them), and polytui's log records become event lines
+instead of reaching the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from polytui.config import Settings
+from polytui.engine.kernel import Engine
+from polytui.engine.ops_wiring import build_ops
+from polytui.engine.sim_child import SimulatorError
+from polytui.engine.startup import (
+    Simulator,
+    VenueCheckError,
+    VenueStatus,
+    check_venue,
+    connect_venue,
+    open_simulator,
+)
+from polytui.engine.views import EventLine
+from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
+from polytui.ops.redact import register_secret
+from polytui.ui.bridge import Bridge
+from polytui.ui.commands import call_first
+from polytui.ui.messages import EngineStatus
+from polytui.venue.clients import VenueClients
+
+CANCEL_TIMEOUT_S = 5.0
+EngineFactory = Callable[[Settings, VenueClients, SimKey], Any]
+
+
+def default_engine(settings: Settings, venue: VenueClients, key: SimKey) -> Engine:
+    """The same ``Engine`` as headless; its order side needs the wallet key."""
+    if "key" in inspect.signature(Engine).parameters:
+        return Engine(settings, venue, key=key)  # type: ignore[call-arg]
+    return Engine(settings, venue)
+
+
+class EngineHost:
+    def __init__(
+        self,
+        settings: Settings,
+        bridge: Bridge,
+        post: Callable[[Any], Any],
+        *,
+        engine_factory: EngineFactory = default_engine,
+    ) -> None:
+        self.settings = settings
+        self.bridge = bridge
+        self._post = post
+        self._factory = engine_factory
+        self._guard = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
+        self.engine: Any = None
+        self.simulator: Simulator | None = None
+        self.thread_id: int | None = None
+        self.finished = threading.Event()  # run() returned: the engine and simulator stopped
+
+    # ---- any thread ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.thread_id = threading.get_native_id()  # for per-thread CPU figures (bench/ui.py)
+        try:
+            asyncio.run(self._main())
+        finally:
+            self.finished.set()
+
+    def stop(self) -> None:
+        with self._guard:
+            self._stopping = True
+            loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # its loop already ended
+                loop.call_soon_threadsafe(stop.set)
+
+    # ---- the engine's thread ------------------------------------------------------------------
+
+    def status(self, state: str, detail: str = "", **facts: Any) -> None:
+        with contextlib.suppress(RuntimeError):
+            self._post(EngineStatus(state, detail, **facts))
+
+    async def _main(self) -> None:
+        with self._guard:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            if self._stopping:  # quit before the engine thread got going
+                return
+        undo = self._route_logging()
+        try:
+            await self._lifecycle()
+        except Exception as exc:  # a bug of ours: shown, not a silent dead engine
+            self.status("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            undo()
+            self.bridge.detach()
+
+    async def _lifecycle(self) -> None:
+        assert self._stop is not None
+        try:
+            key = load_or_create_sim_key(self.settings.paths.data_dir)
+        except KeyFileError as exc:
+            self.status("failed", str(exc))
+            return
+        register_secret(key.private_key)
+        self.status("starting", "starting the simulator", address=key.address)
+        async with contextlib.AsyncExitStack() as stack:
+            startup = asyncio.create_task(self._start(stack))
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({startup, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not startup.done():
+                startup.cancel()
+                with contextlib.suppress(BaseException):
+                    await startup
+                self.status("stopped", "stopped before the engine ran")
+                return
+            try:
+                simulator, venue, checked = startup.result()
+            except (SimulatorError, VenueCheckError) as exc:
+                self.status("failed", str(exc))
+                return
+            await self._supervise(key, simulator, venue, checked)
+
+    async def _start(
+        self, stack: contextlib.AsyncExitStack
+    ) -> tuple[Simulator, VenueClients, VenueStatus]:
+        simulator = await stack.enter_async_context(open_simulator(self.settings.sim))
+        self.simulator = simulator
+        self.status(
+            "starting",
+            "checking the venue",
+            endpoints=simulator.endpoints,
+            sim_pid=simulator.child.pid if simulator.child else None,
+        )
+        venue = await stack.enter_async_context(
+            connect_venue(simulator.endpoints, self.settings.venue)
+        )
+        return simulator, venue, await check_venue(venue)
+
+    async def _supervise(
+        self, key: SimKey, simulator: Simulator, venue: VenueClients, checked: VenueStatus
+    ) -> None:
+        assert self._stop is not None
+        self.engine = engine = self._factory(self.settings, venue, key)
+        ops = build_ops(
+            self.settings, engine, venue, log=self._ops_log, clock_skew_s=checked.clock_skew_s
+        )
+        self.bridge.extra = lambda: {"ops": ops.figures()}
+        self.bridge.attach(engine)
+        ops.start_metrics_server()
+        running = asyncio.create_task(engine.run(), name="engine")
+        others = [
+            asyncio.create_task(ops.run(), name="ops"),
+            asyncio.create_task(self.bridge.pump(), name="bridge"),
+        ]
+        waiters = {running, asyncio.create_task(self._stop.wait())}
+        if simulator.child is not None:
+            waiters.add(asyncio.create_task(simulator.child.wait()))
+        self.status("running", f"{checked.markets} markets", clock_skew_s=checked.clock_skew_s)
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if self._stop.is_set() and not running.done():
+                self.status("stopping", "stopping the engine")
+                if self.settings.ui.cancel_on_exit:
+                    await self._cancel_open_orders(engine)
+        finally:
+            for task in (*waiters, *others):
+                task.cancel()
+            await asyncio.gather(running, *others, return_exceptions=True)
+            ops.close()
+        if self._stop.is_set():
+            self.status("stopped", "stopped in order")
+        elif running.done() and not running.cancelled() and running.exception() is not None:
+            self.status("failed", f"the engine stopped: {running.exception()!r}")
+        else:
+            code = simulator.child.returncode if simulator.child else None
+            self.status("failed", f"the simulator exited with code {code}")
+
+    async def _cancel_open_orders(self, engine: Any) -> None:
+        for target in (engine, getattr(engine, "tracker", None)):
+            if target is None or not callable(getattr(target, "cancel_all", None)):
+                continue
+            try:
+                async with asyncio.timeout(CANCEL_TIMEOUT_S):
+                    await call_first(target, ("cancel_all",))
+                self.status("stopping", "open orders cancelled (ui.cancel_on_exit)")
+            except Exception as exc:
+                self.status("stopping", f"cancelling open orders failed: {exc}")
+            return
+
+    # ---- what the engine says, as event lines -----------------------------------------------
+
+    def _ops_log(self, event: str, level: str = "info", **fields: Any) -> None:
+        if event == "alert":
+            state = "RESOLVED " if fields.get("status") == "resolved" else ""
+            text = f"alert {state}{fields.get('rule')}: {fields.get('summary')}"
+        elif level in ("warning", "error"):
+            text = f"{event}: " + ", ".join(f"{k}={v}" for k, v in fields.items())
+        else:
+            return
+        now = self.engine.clock.now_ms() if self.engine is not None else 0
+        self.bridge.add_lines([EventLine("alert", now, level, text)])
+
+    def _route_logging(self) -> Callable[[], None]:
+        """polytui's log records become event lines; none reaches the terminal."""
+        logger = logging.getLogger("polytui")
+        handler = _LineHandler(self)
+        old = logger.propagate
+        logger.addHandler(handler)
+        logger.propagate = False
+
+        def undo() -> None:
+            logger.removeHandler(handler)
+            logger.propagate = old
+
+        return undo
+
+
+class _LineHandler(logging.Handler):
+    def __init__(self, host: EngineHost) -> None:
+        super().__init__(logging.WARNING)
+        self.host = host
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            engine = self.host.engine
+            now = engine.clock.now_ms() if engine is not None else 0
+            severity = "error" if record.levelno >= logging.ERROR else "warning"
+            line = EventLine("log", now, severity, f"{record.name}: {record.getMessage()}")
+            self.host.bridge.add_lines([line])
+        except Exception:
+            self.handleError(record)

@@ -1,0 +1,1 @@
+"""Screens: the main screen with its panes, and the modals (order ticket, kill release)."""
