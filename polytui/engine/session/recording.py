@@ -120,8 +120,13 @@ class RecordingClock:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        key = self._keys.next()
-        await asyncio.sleep(seconds)
+        label, key = self._keys.take()
+        try:
+            await asyncio.sleep(seconds)
+        except BaseException:
+            self._keys.done(label, key, fired=False)
+            raise
+        self._keys.done(label, key, fired=True)
         self._woke(key)
 
     async def wait(self, event: asyncio.Event, seconds: float | None) -> bool:
@@ -130,12 +135,18 @@ class RecordingClock:
         if seconds is None:
             await event.wait()
             return True
-        key = self._keys.next()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(0.0, seconds))
-        if not event.is_set():
+        label, key = self._keys.take()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), max(0.0, seconds))
+        except BaseException:
+            self._keys.done(label, key, fired=False)
+            raise
+        fired = not event.is_set()
+        self._keys.done(label, key, fired)
+        if fired:
             self._woke(key)
-        return event.is_set()
+        return not fired
 
 
 class _NotedApplies:

@@ -102,27 +102,34 @@ class ReplayClock:
 
     # ---- the engine's timers ------------------------------------------------------------------
 
-    def _timer(self, seconds: float) -> asyncio.Future[None]:
+    def _timer(self, seconds: float) -> tuple[str, str, asyncio.Future[None]]:
         future = asyncio.get_running_loop().create_future()
-        key = self._keys.next()
+        label, key = self._keys.take()
         if key in self._early:  # the record saw it fire before the replay set it
             del self._early[key]
             future.set_result(None)
-            return future
+            return label, key, future
         self._by_key[key] = future
-        future.add_done_callback(lambda _: self._by_key.pop(key, None))
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._order), future))
-        return future
+        return label, key, future
+
+    def _over(self, label: str, key: str, timer: asyncio.Future[None]) -> None:
+        """The timer is over (its task goes on): it ran out, or its event came first."""
+        fired = timer.done() and not timer.cancelled()
+        if self._by_key.get(key) is timer:
+            del self._by_key[key]
+        timer.cancel()
+        self._keys.done(label, key, fired)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        timer = self._timer(seconds)
+        label, key, timer = self._timer(seconds)
         try:
             await timer
         finally:
-            timer.cancel()
+            self._over(label, key, timer)
 
     async def wait(self, event: asyncio.Event, seconds: float | None) -> bool:
         if event.is_set():
@@ -130,11 +137,11 @@ class ReplayClock:
         if seconds is None:
             await event.wait()
             return True
-        timer = self._timer(max(0.0, seconds))
+        label, key, timer = self._timer(max(0.0, seconds))
         waiter = asyncio.ensure_future(event.wait())
         try:
             await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-            timer.cancel()
+            self._over(label, key, timer)
         return event.is_set()
