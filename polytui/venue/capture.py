@@ -15,7 +15,8 @@ optional, so a capture of frames alone replays. ``PONG`` heartbeats are transpor
 and are not written.
 
 A request that got no answer at all is a REST line with ``error`` (``timeout`` | ``connect`` |
-``network``) and ``reached`` (whether it may have left), no ``status`` and no payload:
+``network``, or ``cancelled``: the client stopped waiting, as a session ends) and ``reached``
+(whether it may have left), no ``status`` and no payload:
 
     {"recv_ms": 1795000000300, "source": "rest", "conn": "clob", "method": "POST",
      "url": "http://127.0.0.1:8080/order", "request": "{...}", "sent_ms": 1795000000290,
@@ -80,7 +81,7 @@ class CaptureLine(msgspec.Struct, omit_defaults=True, frozen=True):
     payload: str | None = None
     sent_ms: int | None = None
     retry_after: str | None = None  # REST: the Retry-After header as sent
-    error: str | None = None  # REST without an answer: timeout | connect | network
+    error: str | None = None  # REST without an answer: timeout | connect | network | cancelled
     reached: bool | None = None  # ... and whether the request may have reached the venue
     reason: str | None = None  # WS close: why
     mono: float | None = None  # clock marks: seconds of the session clock

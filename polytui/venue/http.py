@@ -145,6 +145,21 @@ class HttpClient:
                     sent_ms=sent_ms,
                 )
             raise error from None
+        except asyncio.CancelledError:
+            # Stopped while waiting (the session ends): a record notes the request, so its
+            # replay leaves it unanswered too instead of counting it as one it cannot answer.
+            if self.capture is not None:
+                self.capture.no_answer(
+                    service,
+                    self._clock.now_ms(),
+                    method,
+                    str(self._client.build_request(method, url, params=query).url),
+                    body.decode("utf-8", "replace") if body else "",
+                    error="cancelled",
+                    reached=True,
+                    sent_ms=sent_ms,
+                )
+            raise
         text = response.text
         if self.capture is not None:
             self.capture.rest(

@@ -757,7 +757,7 @@ class Mirror:
         s = self.settings
         rounds = max(1, s.stale_after_ms // (3 * s.probe_interval_ms))  # all within a third
         count = min(len(live), max(s.books_per_request, math.ceil(len(live) / rounds)))
-        sample = sorted(live, key=lambda t: t.kpis.last_verified_ms)[:count]
+        sample = sorted(live, key=lambda t: (t.kpis.last_verified_ms, t.asset_id))[:count]
         for start in range(0, len(sample), s.books_per_request):
             chunk = sample[start : start + s.books_per_request]
             asked = {}
@@ -765,7 +765,9 @@ class Mirror:
                 tok.watch = []
                 asked[tok.asset_id] = tok.kpis.delta_exchange_ms
             try:
-                books = await self._probe_books(list(asked))  # type: ignore[misc]
+                # In token order: the same tokens ask the same request (a replay answers a
+                # request it recorded, and verification instants a millisecond apart reorder)
+                books = await self._probe_books(sorted(asked))  # type: ignore[misc]
             except Exception as exc:
                 log.warning("mirror: probe failed: %s", exc)
                 self.counts["probe_errors"] += 1

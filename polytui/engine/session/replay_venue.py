@@ -89,6 +89,9 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         if not self._reached[number]:
             waiter = self._waiting[number] = asyncio.get_running_loop().create_future()
             await waiter
+        if self._lines[number].error == "cancelled":  # the session stopped before its answer
+            self.in_flight_at_end[f"{request.method} {request.url.path}"] += 1
+            await asyncio.get_running_loop().create_future()  # ... and so does the replay
         self.answered += 1
         return _answer(self._lines[number], request)
 
