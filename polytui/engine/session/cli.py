@@ -15,7 +15,8 @@ from pathlib import Path
 from polytui import exit_codes
 from polytui.config import ConfigError, read_toml
 from polytui.engine.session.decisions import compare
-from polytui.engine.session.manifest import SessionError
+from polytui.engine.session.journal import Journal
+from polytui.engine.session.manifest import SessionError, merge, settings_from_record
 from polytui.engine.session.replay import at_instant, replay_session
 from polytui.engine.session.report import (
     diff_json,
@@ -41,8 +42,6 @@ def _run(args: argparse.Namespace) -> int:
     config = getattr(args, "config", None)
     changes = read_toml(config) if config is not None else None
     if args.at is not None:
-        from polytui.engine.session.journal import Journal
-
         journal = Journal.open(directory)
         try:
             at = parse_instant(args.at, journal.manifest.start_ms, journal.end_ms)
@@ -56,6 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.diff:
         if changes is None:
             raise SessionError("--diff compares with changed settings: give them with --config")
+        recorded = Journal.open(directory).manifest.settings
+        settings_from_record(merge(recorded, changes))  # invalid: said before any replay
         baseline = replay_session(directory)
         changed = replay_session(directory, changes)
         differences = compare(baseline.decisions, changed.decisions)

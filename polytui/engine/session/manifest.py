@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from polytui.config import Settings
+from polytui.venue.endpoints import Endpoints
 
 FORMAT = 1
 MANIFEST = "session.json"
@@ -133,4 +134,8 @@ def read_manifest(directory: Path) -> Manifest:
     missing = [f for f in ("seed", "start_ms", "endpoints", "settings", "mode") if f not in raw]
     if missing:
         raise SessionError(f"{path} lacks {', '.join(missing)}")
+    try:
+        Endpoints.from_json(raw["endpoints"])
+    except ValueError as exc:
+        raise SessionError(f"{path}: the venue's endpoints are not valid: {exc}") from None
     return Manifest(**{k: v for k, v in raw.items() if k in known})
