@@ -60,11 +60,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The settings given as flags, sectioned like the config file; unset flags are left out."""
+    paper = getattr(args, "paper", False)
     flags = {
         ("sim", "url"): args.sim_url,
-        ("paths", "db"): args.db,
+        ("paper" if paper else "paths", "db"): args.db,
         ("run", "duration"): args.duration,
         ("venue", "capture"): args.capture,
+        ("run", "mode"): "paper" if paper else None,
+        ("run", "record"): getattr(args, "record", None),
+        ("run", "seed"): getattr(args, "seed", None),
     }
     overrides: dict[str, dict[str, Any]] = {}
     for (section, key), value in flags.items():
@@ -97,25 +101,61 @@ def _sim(args: argparse.Namespace) -> int:
 def _add_replay(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "replay",
-        help="feed a capture file through the order-book mirror offline and show the books",
-        description="Feed a capture file (written with --capture) through the order-book "
-        "mirror offline: per asset, the final state, the book (best first), the tick size and "
-        "the health figures. Nothing is fetched; the capture is the venue.",
+        help="re-run a recorded session (a directory), or a capture file through the mirror",
+        description="A directory written by --record: re-run the whole engine on the "
+        "recording, as fast as possible, and say whether it decides as the session did "
+        "(exit 0) or not (exit 1). --diff shows what changed settings (--config) would have "
+        "decided otherwise; --at shows the books, positions and decisions around an instant. "
+        "A capture file (--capture): feed it through the order-book mirror offline and show "
+        "the books. Nothing is fetched; the recording is the venue.",
     )
-    parser.add_argument("capture", type=Path, metavar="CAPTURE.jsonl")
+    parser.add_argument("capture", type=Path, metavar="DIR|CAPTURE.jsonl")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--depth", type=int, metavar="N", help="levels per side shown (text)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="a session: settings laid over the recorded ones (with --diff)",
+    )
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="a session: replay it as recorded and with --config, show each intent decided "
+        "otherwise",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="a session: what the engine held and decided at TIME (HH:MM:SS.mmm UTC, "
+        "+SECONDS into the session, ISO date-time or epoch ms)",
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --at: decisions this far either side (5)",
+    )
     parser.set_defaults(handler=_replay)
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.capture.is_dir():
+        from polytui.engine.session.cli import replay_directory
+
+        return replay_directory(args, _error)
+    if args.diff or args.at is not None or getattr(args, "config", None) is not None:
+        _error("replay: --diff, --at and --config need a session directory (--record DIR)")
+        return exit_codes.USAGE
     from polytui.engine.mirror.replay import main_json, render_text, replay_capture
     from polytui.venue.capture import CaptureFormatError
 
     try:
         result = replay_capture(args.capture)
     except FileNotFoundError:
-        _error(f"replay: no such capture file: {args.capture}")
+        _error(f"replay: no such capture file or session directory: {args.capture}")
         return exit_codes.USAGE
     except (IsADirectoryError, PermissionError) as exc:
         _error(f"replay: cannot read {args.capture}: {exc.strerror}")
@@ -290,6 +330,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help="append everything the venue sends to PATH (JSON lines, secrets removed)",
+    )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="paper trading: the venue's market data, orders never sent, filled locally "
+        "against the verified book (ledger: <data dir>/paper.db)",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="record the session into DIR (a new directory) for `polytui replay DIR`",
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="the engine's random seed (default: drawn)"
     )
     parser.add_argument(
         "--live", action="store_true", help="trade real money on Polymarket (not available yet)"

@@ -94,9 +94,23 @@ class PathSettings(_Section):
 
 
 class RunSettings(_Section):
-    mode: Literal["sim"] = "sim"  # paper and live modes come later
+    mode: Literal["sim", "paper"] = "sim"  # paper: market data, orders filled locally
     duration: PositiveFloat | None = Field(default=None, description="stop after N seconds")
     heartbeat_s: PositiveFloat = 10.0
+    record: UserPath | None = Field(
+        default=None, description="record the session into this directory (polytui replay DIR)"
+    )
+    seed: Annotated[int, Field(ge=0)] | None = None  # the engine's random seed; unset: drawn
+
+
+class PaperSettings(_Section):
+    """Paper mode: the venue's market data, orders never sent and filled locally against
+    the verified book (``polytui.engine.paper``). Its ledger is a file of its own."""
+
+    source: Literal["sim", "polymarket"] = "sim"  # where the market data comes from
+    db: UserPath | None = Field(default=None, description="default <data_dir>/paper.db")
+    cash_usdc: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] = Decimal(1000)
+    settle_s: PositiveFloat = 2.0  # a paper trade goes MATCHED -> MINED -> CONFIRMED this fast
 
 
 Fraction = Annotated[float, Field(gt=0, le=1)]
@@ -248,7 +262,10 @@ class TestStrategySettings(_Section):
 
 
 def ledger_target(settings: Settings) -> str | Path:
-    """Where the ledger lives: ``ledger.url`` if set, else the SQLite file ``paths.db``."""
+    """Where the ledger lives: ``ledger.url`` if set, else the SQLite file ``paths.db``; in
+    paper mode always a ledger of its own, ``paper.db`` (default ``<data_dir>/paper.db``)."""
+    if settings.run.mode == "paper":
+        return settings.paper.db or settings.paths.data_dir / "paper.db"
     return settings.ledger.url or settings.paths.db
 
 
@@ -388,6 +405,7 @@ class Settings(BaseSettings):
     sim: SimSettings = SimSettings()
     paths: PathSettings = Field(default_factory=lambda: PathSettings.model_validate({}))
     run: RunSettings = RunSettings()
+    paper: PaperSettings = PaperSettings()
     venue: VenueSettings = VenueSettings()
     mirror: MirrorSettings = MirrorSettings()
     scanner: ScannerSettings = ScannerSettings()

@@ -15,6 +15,11 @@ log lines go to stderr. Diagnostics go to stderr. Secrets are redacted from ever
 
 Operations (`polytui.ops`, wired by `polytui.engine.ops_wiring`): Prometheus `/metrics`, alert
 rules and webhooks, systemd `READY=1`/`WATCHDOG=1`/`STOPPING=1`.
+
+The engine and the venue clients share one clock and one seed (`run.seed`, drawn when unset):
+every timer, retry wait and jitter follows them. With `--record DIR` (`run.record`) the clock
+is the session's `RecordingClock` and everything the engine meets is written to DIR
+(`polytui.engine.session`), for `polytui replay DIR`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any, TextIO
 
 from polytui import exit_codes
 from polytui.config import Settings, ledger_target
+from polytui.core.clock import Clock, SystemClock
 from polytui.engine.alerts import Alert
 from polytui.engine.kernel import Engine
 from polytui.engine.kill_switch import KillSwitchChanged
@@ -38,6 +44,13 @@ from polytui.engine.mirror import BookState, BookStateChanged
 from polytui.engine.ops_wiring import build_ops
 from polytui.engine.position_aging import PositionAging
 from polytui.engine.scanner import UniverseChanged
+from polytui.engine.session.manifest import SessionError
+from polytui.engine.session.recording import (
+    SessionRecorder,
+    draw_seed,
+    engine_rng,
+    venue_rng,
+)
 from polytui.engine.sim_child import SimulatorError
 from polytui.engine.startup import (
     Simulator,
@@ -45,7 +58,7 @@ from polytui.engine.startup import (
     VenueStatus,
     check_venue,
     connect_venue,
-    open_simulator,
+    open_market_data,
     venue_alive,
 )
 from polytui.engine.strategy_runner import OrderOutcome, StrategyFailed, StrategyStopped
@@ -105,6 +118,9 @@ class _Run:
         self.kill_requested = False
         self.engine: Engine | None = None
         self.key: SimKey | None = None
+        self.seed = settings.run.seed if settings.run.seed is not None else draw_seed()
+        self.clock: Clock = SystemClock()
+        self.recorder: SessionRecorder | None = None
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -166,8 +182,31 @@ class _Run:
         except KeyFileError as exc:
             return self.fail(exc, exit_codes.USAGE)
         register_secret(key.private_key)
+        if self.settings.run.record is not None:
+            try:
+                self.recorder = SessionRecorder.create(
+                    self.settings.run.record, self.settings, self.seed
+                )
+            except SessionError as exc:
+                return self.fail(exc, exit_codes.USAGE)
+            self.clock = self.recorder.clock
+        code, reason = exit_codes.FAILURE, "failed"
+        try:
+            code, reason = await self._lifecycle_on()
+        finally:
+            if self.recorder is not None:
+                ledger = ledger_target(self.settings) if self.engine is not None else None
+                self.recorder.finish(ledger, reason)
+                lines = self.recorder.capture.lines
+                self.log("recorded", directory=str(self.recorder.dir), lines=lines)
+        return code, reason
+
+    async def _lifecycle_on(self) -> tuple[int, str]:
+        assert self.key is not None
+        key = self.key
         async with contextlib.AsyncExitStack() as stack:
-            startup = asyncio.create_task(self._start(stack))
+            # named: a session replay sets the same timers in a task of the same name
+            startup = asyncio.create_task(self._start(stack), name="startup")
             if not await self._finishes_before_stop(startup):
                 self.log("stopping", reason=self.stop_reason)
                 return exit_codes.OK, self.stop_reason or "stopped"
@@ -194,7 +233,13 @@ class _Run:
     ) -> tuple[Simulator, VenueClients, VenueStatus]:
         simulator = await stack.enter_async_context(self._logged_simulator())
         venue = await stack.enter_async_context(
-            connect_venue(simulator.endpoints, self.settings.venue)
+            connect_venue(
+                simulator.endpoints,
+                self.settings.venue,
+                clock=self.clock,
+                rng=venue_rng(self.seed),
+                capture=self.recorder.capture if self.recorder is not None else None,
+            )
         )
         status = await check_venue(venue)
         self.clock_skew_s = status.clock_skew_s
@@ -211,7 +256,7 @@ class _Run:
 
     @contextlib.asynccontextmanager
     async def _logged_simulator(self) -> AsyncIterator[Simulator]:
-        async with open_simulator(self.settings.sim) as simulator:
+        async with open_market_data(self.settings) as simulator:
             endpoints = simulator.endpoints.as_dict()
             if simulator.child is None:
                 self.log("simulator_connected", endpoints=endpoints)
@@ -229,6 +274,7 @@ class _Run:
         self.log(
             "started",
             mode=self.settings.run.mode,
+            seed=self.seed,
             address=key.address,
             clob=simulator.endpoints.clob,
             markets=status.markets,
@@ -236,7 +282,21 @@ class _Run:
         )
 
     async def _supervise(self, simulator: Simulator, venue: VenueClients) -> tuple[int, str]:
-        engine = self.engine = Engine(self.settings, venue, key=self.key)
+        recorder = self.recorder
+        if recorder is not None:
+            address = self.key.address if self.key is not None else None
+            recorder.begin(simulator.endpoints, address, ledger_target(self.settings))
+            self.log("recording", directory=str(recorder.dir), seed=self.seed)
+        engine = self.engine = Engine(
+            self.settings,
+            venue,
+            clock=self.clock,
+            rng=engine_rng(self.seed),
+            key=self.key,
+            session=recorder.hooks if recorder is not None else None,
+        )
+        if recorder is not None:
+            engine.bus.subscribe(recorder.on_event)
         engine.bus.subscribe(self._log_event)
         if self.event_log is not None:
             engine.bus.subscribe(self._write_event)

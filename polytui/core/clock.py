@@ -43,6 +43,17 @@ async def _wait_real(event: asyncio.Event, seconds: float | None) -> bool:
     return event.is_set()
 
 
+def arrival_ms(clock: Clock) -> int:
+    """The time of an input arriving now (a frame, an answer): what the venue layer stamps.
+
+    For most clocks it is ``now_ms()``. A session record's clock keeps the engine's time at
+    its last input, so that its time reads do not depend on how long the engine's own code
+    took (a replay, which spends none, reads the same): for it, an arrival moves the time on.
+    """
+    arrive = getattr(clock, "arrive", None)
+    return arrive() if arrive is not None else clock.now_ms()
+
+
 class SystemClock:
     """The real clock."""
 

@@ -53,10 +53,12 @@ from polytui.engine.order_tracker import (
     TrackerTimeouts,
     UserFeed,
 )
+from polytui.engine.paper import PaperCredentials, PaperVenue
 from polytui.engine.reconciler import Reconciler
 from polytui.engine.scanner import Scanner
 from polytui.engine.scanner.wiring import MirrorSubscriber, mirror_freshness, with_market_events
 from polytui.engine.scheduler import Scheduler
+from polytui.engine.session.hooks import SessionHooks
 from polytui.engine.startup import ws_settings
 from polytui.engine.strategy_wiring import StrategySide
 from polytui.engine.test_strategy import TestStrategy
@@ -70,6 +72,7 @@ from polytui.venue.errors import VenueError
 from polytui.venue.market_stream import MarketStream
 from polytui.venue.trading import ClobTrader
 from polytui.venue.user_stream import UserStream
+from polytui.venue.ws import WsConnection
 
 log = logging.getLogger("polytui.engine")
 
@@ -108,12 +111,20 @@ class Engine:
         rng: random.Random | None = None,
         key: SimKey | None = None,
         credentials: CredentialSource | None = None,
+        session: SessionHooks | None = None,
     ) -> None:
         self.settings = settings
         self.venue = venue
         self.clock = clock or SystemClock()
         rng = rng or random.Random()
         self._rng = random.Random(rng.random())
+        self.hooks = session or SessionHooks()
+        self.paper_mode = settings.run.mode == "paper"
+        self.paper: PaperVenue | None = None
+        self.market_listeners: list[Callable[[Any], None]] = []
+        """Whoever else reads every market-channel item as it arrives (paper's resting
+        orders)."""
+        connection = self.hooks.connection or WsConnection
         self.bus = Bus()
         self.mirror = Mirror(
             venue.clob.books,
@@ -121,14 +132,18 @@ class Engine:
             clock=self.clock,
             rng=random.Random(rng.random()),
             on_change=self.bus.publish,
+            apply_gate=self.hooks.apply_gate,
         )
+        self._market_sink = with_market_events(self.mirror.sink, self._market_event)
         self.stream = MarketStream(
             venue.endpoints.ws_market,
-            with_market_events(self.mirror.sink, self._market_event),
+            self._market_item,
             settings=ws_settings(settings.venue),
             clock=self.clock,
             rng=random.Random(rng.random()),
             capture=venue.http.capture,
+            sleep=self.clock.sleep,
+            connection=connection,
         )
         self.scanner = Scanner(
             venue.gamma,
@@ -141,6 +156,8 @@ class Engine:
         self.markets = MirrorMarkets(self.mirror, self.scanner)
         self.scheduler = Scheduler(self.clock, on_error=self._job_failed)
         self.key = key
+        if credentials is None:
+            credentials = PaperCredentials() if self.paper_mode else None
         self._credentials = credentials or DerivedCredentials(clock=self.clock)
         target = ledger_target(settings)
         data_dir = settings.paths.data_dir
@@ -154,7 +171,7 @@ class Engine:
         self.trader: ClobTrader | None = None
         self.tracker: OrderTracker | None = None
         self.feed: UserFeed | None = None
-        self.user_stream: UserStream | None = None
+        self.user_stream: UserStream | Any | None = None  # a PaperUserStream in paper mode
         self.heartbeat: VenueHeartbeat | None = None
         self.reconciler: Reconciler | None = None
         self.kill_switch: KillSwitch | None = None
@@ -164,10 +181,17 @@ class Engine:
         self._synced = False
         self.ready = asyncio.Event()
         """Set once ``run()`` has started everything (the order side included)."""
-        self.scheduler.every("health_file", 1.0, self.write_health, first_after_s=0)
+        if self.hooks.side_files:
+            self.scheduler.every("health_file", 1.0, self.write_health, first_after_s=0)
 
     def _market_event(self, event: Any) -> None:
         self.scanner.on_market_event(event)
+
+    def _market_item(self, item: Any) -> None:
+        """The market stream's sink: the mirror and the scanner, and paper's resting orders."""
+        self._market_sink(item)
+        for listener in self.market_listeners:
+            listener(item)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -182,6 +206,8 @@ class Engine:
             self.clock,
             batch_size=s.ledger.batch_size,
             busy_timeout_ms=s.ledger.busy_timeout_ms,
+            executor=self.hooks.ledger_executor,
+            gate=self.hooks.commit_gate,
         )
         try:
             await self._start_trading()
@@ -193,24 +219,42 @@ class Engine:
         s, o, clock = self.settings, self.settings.orders, self.clock
         assert self.store is not None and self.key is not None
         store = self.store
-        signing_key = SigningKey(self.key.private_key)
+        signing_key, order_signer = self._signers()
         creds = await self._credentials.api_creds(self.venue.http, signing_key)
         rng = self._rng
-        self.trader = trader = ClobTrader(
-            self.venue.http,
-            signing_key.address,
-            creds,
-            clock=clock,
-            rng=random.Random(rng.random()),
-            sleep=clock.sleep,
-        )
+        trader_rng = random.Random(rng.random())
+        if self.paper_mode:
+            p = s.paper
+            self.paper = PaperVenue(
+                self.mirror,
+                clock,
+                address=signing_key.address,
+                api_key=creds.api_key,
+                cash_usdc=p.cash_usdc,
+                settle_s=p.settle_s,
+            )
+            self.paper.restore(store.model)
+            self.market_listeners.append(self.paper.on_market)
+            trader: Any = self.paper
+        else:
+            trader = ClobTrader(
+                self.venue.http,
+                signing_key.address,
+                creds,
+                clock=clock,
+                rng=trader_rng,
+                sleep=clock.sleep,
+            )
+            if self.hooks.trader is not None:
+                trader = self.hooks.trader(trader, self)
+        self.trader = trader
         self.heartbeat = VenueHeartbeat(
             trader, clock, self._has_open_orders, interval_s=o.heartbeat_s, alert=self._alert
         )
         self.tracker = tracker = OrderTracker(
             store,
             trader,
-            OrderSigner(self.key.private_key, CHAIN_ID),
+            order_signer,
             clock,
             timeouts=TrackerTimeouts(
                 unknown_s=o.unknown_alert_s,
@@ -235,19 +279,26 @@ class Engine:
             publish=self.bus.publish,
         )
         self.feed = UserFeed(tracker, on_resync=self._after_reconnect)
-        self.user_stream = UserStream(
-            self.venue.endpoints.ws_user,
-            creds,
-            self.feed.sink,
-            settings=ws_settings(s.venue),
-            clock=clock,
-            rng=random.Random(rng.random()),
-            capture=self.venue.http.capture,
-        )
+        stream_rng = random.Random(rng.random())
+        if self.paper is not None:
+            self.paper.user_stream.bind(self.feed.sink)
+            self.user_stream = self.paper.user_stream
+        else:
+            self.user_stream = UserStream(
+                self.venue.endpoints.ws_user,
+                creds,
+                self.feed.sink,
+                settings=ws_settings(s.venue),
+                clock=clock,
+                rng=stream_rng,
+                capture=self.venue.http.capture,
+                sleep=clock.sleep,
+                connection=self.hooks.connection or WsConnection,
+            )
         self.reconciler = Reconciler(
             store,
             trader,
-            self.venue.data,
+            self.paper if self.paper is not None else self.venue.data,
             signing_key.address,
             clock,
             data_lag_s=s.reconciler.data_lag_s,
@@ -258,8 +309,9 @@ class Engine:
                 s.test_strategy, tracker, store, self.markets, clock, random.Random(rng.random())
             )
         self.strategies = await StrategySide.build(self)
-        self.control = ControlServer(self.control_path, self._command)
-        await self.control.start()
+        if self.hooks.side_files:
+            self.control = ControlServer(self.control_path, self._command)
+            await self.control.start()
         if store.model.kill_switch.engaged:
             await self.kill_switch.resume_engaged()  # blocked from the start; clear the venue
         await self.take_kill_request()
@@ -283,6 +335,17 @@ class Engine:
             sch.every("test_strategy", self.settings.test_strategy.interval_s, self._strategy_tick)
         if self.strategies is not None:
             self.strategies.schedule(sch)
+        if self.paper is not None:
+            sch.every("paper", 0.2, self.paper.tick)
+
+    def _signers(self) -> tuple[Any, Any]:
+        """The wallet's signing key (its address; L1 auth) and its order signer. A wallet may
+        bring its own pair (a replay's knows an address, never a key)."""
+        assert self.key is not None
+        own = getattr(self.key, "signers", None)
+        if own is not None:
+            return own()
+        return SigningKey(self.key.private_key), OrderSigner(self.key.private_key, CHAIN_ID)
 
     async def run(self) -> None:
         """Run every component until cancelled; a component that fails stops the engine with
@@ -364,21 +427,28 @@ class Engine:
 
     async def kill(self, reason: str, source: str = "engine") -> str:
         """Engage the kill switch: no new order from now on (across restarts), everything
-        cancelled at the venue until it confirms none remain. Returns once it is recorded."""
+        cancelled at the venue until it confirms none remain. Returns once it is recorded.
+        A command from outside the engine: a session record keeps it (``hooks.on_control``)."""
         if self.kill_switch is None:
             raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control({"command": "kill", "reason": reason, "source": source})
         return await self.kill_switch.engage(reason, source)
 
     async def resume(self, source: str = "engine") -> str | None:
         """Release the kill switch; the ref written, ``None`` if it was not engaged."""
         if self.kill_switch is None:
             raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control({"command": "resume", "source": source})
         ref = await self.kill_switch.release(source)
         clear_kill_request(self.kill_request_path)
         return ref
 
     async def take_kill_request(self) -> None:
         """A kill `polytui kill` left while this engine did not answer (it hung)."""
+        if not self.hooks.side_files:
+            return
         request = read_kill_request(self.kill_request_path)
         if request is None or self.kill_switch is None:
             return
@@ -488,6 +558,8 @@ class Engine:
                 figures["test_strategy"] = self.test_strategy.stats()
             if self.strategies is not None:
                 figures.update(self.strategies.stats())
+            if self.paper is not None:
+                figures["paper"] = self.paper.kpis()
         return figures
 
     def summary(self) -> dict[str, Any]:

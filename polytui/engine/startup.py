@@ -8,17 +8,21 @@ the markets Gamma lists.
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from polytui.config import SimSettings, VenueSettings
+import httpx
+
+from polytui.config import Settings, SimSettings, VenueSettings
+from polytui.core.clock import Clock
 from polytui.engine.sim_child import SimChild, fetch_endpoints, start_sim_child
 from polytui.protocol.wire.errors import WireError
 from polytui.venue.budget import RateBudget
 from polytui.venue.capture import CaptureWriter
 from polytui.venue.clients import VenueClients, open_venue
-from polytui.venue.endpoints import Endpoints
+from polytui.venue.endpoints import POLYMARKET, Endpoints
 from polytui.venue.errors import VenueError
 from polytui.venue.retry import RetryPolicy
 from polytui.venue.ws import WsSettings
@@ -45,6 +49,18 @@ async def open_simulator(sim: SimSettings) -> AsyncIterator[Simulator]:
         yield Simulator(child.endpoints, child)
 
 
+@contextlib.asynccontextmanager
+async def open_market_data(settings: Settings) -> AsyncIterator[Simulator]:
+    """Where the market data comes from: the simulator (started, or ``sim.url``), or, in
+    paper mode with ``paper.source = "polymarket"``, Polymarket's own hosts (no simulator:
+    orders never leave the process in paper mode)."""
+    if settings.run.mode == "paper" and settings.paper.source == "polymarket":
+        yield Simulator(POLYMARKET, None)
+        return
+    async with open_simulator(settings.sim) as simulator:
+        yield simulator
+
+
 def retry_policy(venue: VenueSettings) -> RetryPolicy:
     return RetryPolicy(
         attempts=venue.retry_attempts,
@@ -66,28 +82,49 @@ def ws_settings(venue: VenueSettings) -> WsSettings:
 
 
 @contextlib.asynccontextmanager
-async def connect_venue(endpoints: Endpoints, venue: VenueSettings) -> AsyncIterator[VenueClients]:
-    """The venue's REST clients as configured, with the capture file open if one is set."""
-    capture = None
-    if venue.capture is not None:
+async def connect_venue(
+    endpoints: Endpoints,
+    venue: VenueSettings,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    capture: CaptureWriter | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[VenueClients]:
+    """The venue's REST clients as configured, with the capture file open if one is set.
+
+    ``clock`` and ``rng`` (the engine's) pace the retries and the rate budget, so a session
+    waits on one clock and draws its jitter from its seed. ``capture`` is a writer someone
+    else owns (a session record), used instead of ``venue.capture``; ``transport`` replaces
+    the network (a replay)."""
+    owned = None
+    if capture is None and venue.capture is not None:
         try:
-            capture = CaptureWriter(venue.capture)
+            capture = owned = CaptureWriter(venue.capture)
         except OSError as exc:
             raise VenueCheckError(
                 f"cannot write the capture file {venue.capture}: {exc.strerror or exc}"
             ) from None
+    timing: dict[str, object] = {}
+    budget = RateBudget(venue.rate_budget)
+    if clock is not None:
+        timing = {"clock": clock, "sleep": clock.sleep}
+        budget = RateBudget(venue.rate_budget, monotonic=clock.monotonic, sleep=clock.sleep)
     try:
         async with open_venue(
             endpoints,
             timeout_s=venue.timeout_s,
             policy=retry_policy(venue),
-            budget=RateBudget(venue.rate_budget),
+            budget=budget,
             capture=capture,
+            rng=rng,
+            transport=transport,
+            **timing,
         ) as clients:
             yield clients
     finally:
-        if capture is not None:
-            capture.close()
+        if owned is not None:
+            owned.close()
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,20 @@ class OrderOutcome:
     shares: Decimal | None = None
     price: Decimal | None = None
     submit_error: str = ""
+    # what was asked (the intent), for the decision record of a session
+    asset: str = ""
+    side: str = ""
+    order_type: str = ""
+    size: Decimal | None = None  # in ``unit``
+    unit: str = ""
+    limit_price: Decimal | None = None
 
 
 @dataclass
 class _Hosted:
     strategy: Strategy
     inbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     state: str = "starting"  # running | backing_off | stopped
     restarts: int = 0
     errors: int = 0
@@ -93,6 +101,7 @@ class StrategyRunner:
         tick_s: float = 1.0,
         max_restarts: int = 5,
         backoff_s: float = 1.0,
+        before_step: Callable[[str], None] | None = None,
     ) -> None:
         names = [s.name for s in strategies]
         if len(set(names)) != len(names):
@@ -105,6 +114,7 @@ class StrategyRunner:
         self.tick_s = tick_s
         self.max_restarts = max_restarts
         self.backoff_s = backoff_s
+        self._before_step = before_step
         self.hosted = {s.name: _Hosted(s) for s in strategies}
         self._by_intent: dict[str, str] = {}  # intent id -> strategy name
         self.outcomes: list[OrderOutcome] = []  # the latest ones, for status and the UI
@@ -119,6 +129,7 @@ class StrategyRunner:
             return
         try:
             hosted.inbox.put_nowait(item)
+            hosted.arrived.set()
         except asyncio.QueueFull:
             hosted.dropped += 1
             log.error("strategy %s: inbox full, an input was dropped", name)
@@ -199,32 +210,26 @@ class StrategyRunner:
         next_tick = self._clock.monotonic()
         while True:
             wait = max(0.0, next_tick - self._clock.monotonic())
-            item = await self._next(hosted.inbox, wait)
+            item = await self._next(hosted, wait)
+            if self._before_step is not None:
+                self._before_step(strategy.name)
             if item is not _NOTHING:
                 await self._handle(hosted, strategy.on_input(view, item))
                 continue
             next_tick = self._clock.monotonic() + self.tick_s
             await self._handle(hosted, strategy.on_timer(view))
 
-    async def _next(self, inbox: asyncio.Queue, seconds: float) -> object:
-        if not inbox.empty():
-            return inbox.get_nowait()
-        getter = asyncio.ensure_future(inbox.get())
-        timer = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({getter, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-        if getter.done():
-            return getter.result()
-        getter.cancel()
-        try:
-            await getter
-        except asyncio.CancelledError:
-            pass
-        else:  # it completed while being cancelled: keep the item
-            return getter.result()
-        return _NOTHING
+    async def _next(self, hosted: _Hosted, seconds: float) -> object:
+        """The next input, or ``_NOTHING`` once ``seconds`` passed without one. The wait is
+        the strategy's own task's, on the engine clock (a replay finds it there)."""
+        inbox = hosted.inbox
+        if inbox.empty():
+            hosted.arrived.clear()
+            if seconds > 0:
+                await self._clock.wait(hosted.arrived, seconds)
+            else:
+                await asyncio.sleep(0)
+        return inbox.get_nowait() if not inbox.empty() else _NOTHING
 
     async def _handle(self, hosted: _Hosted, intents: Sequence[OrderIntent]) -> None:
         for intent in intents or ():
@@ -243,10 +248,17 @@ class StrategyRunner:
         on_verdict = getattr(strategy, "on_verdict", None)
         if on_verdict is not None:
             on_verdict(verdict, now)
+        asked = _asked(intent)
         if not isinstance(verdict, Approved):
             return self._outcome(
                 OrderOutcome(
-                    strategy.name, intent.intent_id, False, verdict.gate.value, verdict.reason, now
+                    strategy.name,
+                    intent.intent_id,
+                    False,
+                    verdict.gate.value,
+                    verdict.reason,
+                    now,
+                    **asked,
                 )
             )
         error = ""
@@ -278,6 +290,7 @@ class StrategyRunner:
                 verdict.shares,
                 verdict.price,
                 error,
+                **asked,
             )
         )
 
@@ -320,3 +333,14 @@ class StrategyRunner:
 
 
 _NOTHING = object()
+
+
+def _asked(intent: OrderIntent) -> dict[str, Any]:
+    return {
+        "asset": intent.asset,
+        "side": str(getattr(intent.side, "value", intent.side)),
+        "order_type": str(getattr(intent.order_type, "value", intent.order_type)),
+        "size": intent.size,
+        "unit": str(getattr(intent.unit, "value", intent.unit)),
+        "limit_price": intent.limit_price,
+    }

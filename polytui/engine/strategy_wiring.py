@@ -7,20 +7,21 @@ parts and the strategies.
     side.schedule(engine.scheduler)
     await side.run()                         # leader feeds + the runner, until cancelled
 
-**The demo.** In sim mode with no strategy configured (no leader in ``copytrade.leaders``, the
-test strategy off) and ``copytrade.demo`` on, the simulator's own leader wallets are copied,
-with the cash the simulator says they hold: a first ``polytui`` shows the whole pipeline
-working within seconds.
+**The demo.** In sim mode (or paper mode on the simulator's data) with no strategy configured
+(no leader in ``copytrade.leaders``, the test strategy off) and ``copytrade.demo`` on, the
+simulator's own leader wallets are copied, with the cash the simulator says they hold: a first
+``polytui`` shows the whole pipeline working within seconds. Its admin API is read through the
+venue's HTTP client like any venue answer, so a session record holds it and a replay answers
+it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 from polytui.config import LeaderSettings
 from polytui.core.orders import TERMINAL_ORDER_STATES
@@ -36,6 +37,8 @@ from polytui.strategies.copytrade import (
     DataApiSource,
     LeaderFeed,
 )
+from polytui.venue.errors import VenueError
+from polytui.venue.http import HttpClient
 
 if TYPE_CHECKING:
     from polytui.engine.kernel import Engine
@@ -89,6 +92,7 @@ class StrategySide:
             clock=clock,
             view=self.view,
             publish=engine.bus.publish,
+            before_step=self._before_step,
         )
         self.feed = None
         if self.copier is not None:
@@ -107,13 +111,22 @@ class StrategySide:
         if engine.store is None or engine.tracker is None:
             return None
         copy, settings = engine.settings.copytrade, engine.settings
-        demo = copy.demo and settings.run.mode == "sim" and not settings.test_strategy.enabled
-        if not copy.leaders and demo:
-            leaders = await demo_leaders(engine.venue.endpoints.admin)
+        demo = copy.demo and settings.run.mode in ("sim", "paper")
+        if not copy.leaders and demo and not settings.test_strategy.enabled:
+            leaders = await demo_leaders(engine.venue.http)
             if leaders:
                 copy = copy.model_copy(update={"leaders": tuple(leaders)})
                 log.info("copying the simulator's %d leaders (copytrade.demo)", len(leaders))
         return cls(engine, copy)
+
+    def _before_step(self, strategy: str) -> None:
+        """A strategy is about to handle an input or a tick: a session record notes the
+        instant (a replay catches up with it), and it sees every market frame received so
+        far."""
+        on_step = self.engine.hooks.on_step
+        if on_step is not None:
+            on_step(strategy)
+        self.engine.mirror.catch_up()
 
     # ---- the order path ------------------------------------------------------------------------
 
@@ -225,16 +238,16 @@ def copy_line(r: CopyRecord) -> dict[str, Any]:
     }
 
 
-async def demo_leaders(admin_url: str, timeout_s: float = 5.0) -> list[LeaderSettings]:
-    """The simulator's leader wallets with the pUSD it says they hold (its admin API). An
-    unreachable or odd answer gives none: the demo is a convenience, never a failure."""
-    if not admin_url:
+async def demo_leaders(http: HttpClient) -> list[LeaderSettings]:
+    """The simulator's leader wallets with the pUSD it says they hold (its admin API, through
+    the venue's client). No admin API, or an unreachable or odd answer, gives none: the demo
+    is a convenience, never a failure."""
+    if "admin" not in http.bases:
         return []
     try:
-        async with httpx.AsyncClient(timeout=timeout_s) as client:
-            leaders = (await client.get(admin_url + "/leaders")).json()
-            wallets = (await client.get(admin_url + "/wallets")).json()
-    except (httpx.HTTPError, ValueError):
+        leaders = json.loads(await http.call("admin", "GET", "/leaders", retry=False))
+        wallets = json.loads(await http.call("admin", "GET", "/wallets", retry=False))
+    except (VenueError, ValueError):
         log.warning("the simulator's leaders could not be read; nothing to copy")
         return []
     cash = _cash_by_address(wallets)

@@ -94,6 +94,23 @@ class SigningKey:
         return f"SigningKey(address={self.address})"
 
 
+class AddressKey:
+    """An address without its private key: what a replay signs with. It rebuilds orders, and
+    their ids (the EIP-712 digest needs no key), from a record; a signature it would have to
+    make itself is all zeros, which no venue accepts."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: str) -> None:
+        self.address = checksum_address(address)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        return bytes(65)
+
+    def __repr__(self) -> str:
+        return f"AddressKey(address={self.address})"
+
+
 class SignatureType(IntEnum):
     """How the exchange checks an order's signature against its maker."""
 
@@ -270,14 +287,16 @@ class OrderSigner:
 
     def __init__(
         self,
-        private_key: str,
+        private_key: str | SigningKey | AddressKey,
         chain_id: int,
         signature_type: SignatureType = SignatureType.EOA,
         funder: str | None = None,
     ) -> None:
         if chain_id not in EXCHANGE_ADDRESSES:
             raise ValueError(f"unknown chain id {chain_id}; known: {sorted(EXCHANGE_ADDRESSES)}")
-        self._key = SigningKey(private_key)
+        if isinstance(private_key, str):
+            private_key = SigningKey(private_key)
+        self._key = private_key
         self.chain_id = chain_id
         self.signature_type = SignatureType(signature_type)
         if self.signature_type is SignatureType.POLY_1271 and funder is None:

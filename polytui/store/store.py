@@ -20,14 +20,19 @@ calls it every second or so) and ``close()``. Its future gives the event's seq.
 ``store.model`` changes only on the event loop thread, when a write has committed: the writer
 thread sends back the ``Changes`` it made and they are merged here, so readers never see a
 half-applied write or race the writer.
+
+A session record or replay (``polytui.engine.session``) may pass a ``gate``: the store hands it
+each landed write's merge (``gate(merge)``) and the gate decides when to run it (a record notes
+the instant, a replay holds it until the recorded instant), and an ``executor`` to write on
+(a replay's runs the write at once, on the loop's thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,6 +45,9 @@ from polytui.store.ledger import AppendResult, Item, Ledger
 
 DEFAULT_BATCH_SIZE = 256
 
+CommitGate = Callable[[Callable[[], None]], None]
+"""``gate(merge)``: a landed write's merge into ``store.model``, to run now or later."""
+
 
 class Store:
     """The engine's handle on the ledger. Build it with ``await Store.open(...)``."""
@@ -47,13 +55,15 @@ class Store:
     def __init__(
         self,
         ledger: Ledger,
-        executor: ThreadPoolExecutor,
+        executor: Executor,
         model: ReadModel,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        gate: CommitGate | None = None,
     ) -> None:
         self._ledger = ledger
         self._executor = executor
+        self._gate = gate
         self.model = model
         self.batch_size = batch_size
         self._pending: list[tuple[Item, asyncio.Future[int]]] = []
@@ -68,11 +78,14 @@ class Store:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         busy_timeout_ms: int | None = None,
+        executor: Executor | None = None,
+        gate: CommitGate | None = None,
     ) -> Store:
         """Open the ledger at ``target`` (a SQLAlchemy URL or a SQLite path), become its
         writer, and load its projections. Raises ``StoreError`` subclasses: ``LedgerInUse``
         (another writer), ``LedgerCorrupt``, ``SchemaMismatch``, ``StoreUnavailable``..."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="polytui-ledger")
+        if executor is None:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="polytui-ledger")
         loop = asyncio.get_running_loop()
         try:
             ledger = await loop.run_in_executor(
@@ -82,7 +95,7 @@ class Store:
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(ledger, executor, model, batch_size=batch_size)
+        return cls(ledger, executor, model, batch_size=batch_size, gate=gate)
 
     @property
     def last_seq(self) -> int:
@@ -185,10 +198,21 @@ class Store:
 
         def finished(f: Future[AppendResult]) -> None:  # on the writer thread
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody to tell
-                loop.call_soon_threadsafe(self._completed, batch, f, done)
+                loop.call_soon_threadsafe(self._landed, batch, f, done)
 
         submitted.add_done_callback(finished)
         return await done
+
+    def _landed(
+        self,
+        batch: list[tuple[Item, asyncio.Future[int] | None]],
+        submitted: Future[AppendResult],
+        done: asyncio.Future[list[int]],
+    ) -> None:
+        if self._gate is None:
+            self._completed(batch, submitted, done)
+        else:
+            self._gate(lambda: self._completed(batch, submitted, done))
 
     def _completed(
         self,

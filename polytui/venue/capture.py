@@ -8,9 +8,27 @@
 
 ``payload`` is the raw frame or response body text; REST lines add ``method``, ``url``,
 ``status``, ``request`` (the request body) and ``sent_ms`` (when the request left: what a replay
-needs to know which frames the answer may already hold); WebSocket connection events carry ``event``
-(``open`` | ``close``) and no payload. Reading, ``conn`` and ``event`` are optional, so a capture
-of frames alone replays. ``PONG`` heartbeats are transport, not venue data, and are not written.
+needs to know which frames the answer may already hold), and ``retry_after`` (the header, when the
+venue sent one); WebSocket connection events carry ``event`` (``open`` | ``close`` |
+``open_failed``), a close its ``reason``, and no payload. Reading, ``conn`` and ``event`` are
+optional, so a capture of frames alone replays. ``PONG`` heartbeats are transport, not venue data,
+and are not written.
+
+A request that got no answer at all is a REST line with ``error`` (``timeout`` | ``connect`` |
+``network``, or ``cancelled``: the client stopped waiting, as a session ends) and ``reached``
+(whether it may have left), no ``status`` and no payload:
+
+    {"recv_ms": 1795000000300, "source": "rest", "conn": "clob", "method": "POST",
+     "url": "http://127.0.0.1:8080/order", "request": "{...}", "sent_ms": 1795000000290,
+     "error": "network", "reached": true}
+
+**Session records** (``polytui --record DIR``, ``polytui.engine.session``) add the engine's own
+marks to the same ordered stream, so a replay knows where they fell among the venue's lines:
+``{"source": "clock", "event": "wake", "recv_ms": ..., "mono": 12.345678}`` (an engine timer
+fired; ``mono`` is seconds of the session clock, to the microsecond), ``{"source": "ledger",
+"event": "commit", ...}`` (a ledger write became visible to the engine) and ``{"source":
+"engine", "event": "decision", "payload": "{...}"}`` (one intent's outcome, as recorded). A
+reader that only wants the venue skips the other sources.
 
 Secrets never reach the file: values of ``secret``/``passphrase``/private-key fields in a
 request or an answer (``/auth/api-key`` returns the API secret) are replaced by ``"***"``;
@@ -46,6 +64,9 @@ class Source(StrEnum):
     WS_MARKET = "ws_market"
     WS_USER = "ws_user"
     REST = "rest"
+    CLOCK = "clock"  # session records: an engine timer fired
+    LEDGER = "ledger"  # session records: a ledger write landed
+    ENGINE = "engine"  # session records: a decision of the engine
 
 
 class CaptureLine(msgspec.Struct, omit_defaults=True, frozen=True):
@@ -59,6 +80,11 @@ class CaptureLine(msgspec.Struct, omit_defaults=True, frozen=True):
     request: str | None = None
     payload: str | None = None
     sent_ms: int | None = None
+    retry_after: str | None = None  # REST: the Retry-After header as sent
+    error: str | None = None  # REST without an answer: timeout | connect | network | cancelled
+    reached: bool | None = None  # ... and whether the request may have reached the venue
+    reason: str | None = None  # WS close: why
+    mono: float | None = None  # clock marks: seconds of the session clock
 
 
 class CaptureFormatError(ValueError):
@@ -96,8 +122,22 @@ class CaptureWriter:
     def frame(self, source: Source, conn: str, recv_ms: int, payload: str) -> None:
         self._write(CaptureLine(recv_ms, source, conn=conn, payload=payload))
 
-    def event(self, source: Source, conn: str, recv_ms: int, event: str) -> None:
-        self._write(CaptureLine(recv_ms, source, conn=conn, event=event))
+    def event(
+        self, source: Source, conn: str, recv_ms: int, event: str, reason: str | None = None
+    ) -> None:
+        self._write(CaptureLine(recv_ms, source, conn=conn, event=event, reason=reason))
+
+    def mark(
+        self,
+        source: Source,
+        event: str,
+        recv_ms: int,
+        *,
+        mono: float | None = None,
+        payload: str | None = None,
+    ) -> None:
+        """A session record's own line (a timer, a ledger commit, a decision)."""
+        self._write(CaptureLine(recv_ms, source, event=event, mono=mono, payload=payload))
 
     def rest(
         self,
@@ -110,6 +150,7 @@ class CaptureWriter:
         payload: str,
         *,
         sent_ms: int | None = None,
+        retry_after: str | None = None,
     ) -> None:
         line = CaptureLine(
             recv_ms,
@@ -121,6 +162,33 @@ class CaptureWriter:
             request=redact(request),
             payload=redact(payload),
             sent_ms=sent_ms,
+            retry_after=retry_after,
+        )
+        self._write(line)
+
+    def no_answer(
+        self,
+        conn: str,
+        recv_ms: int,
+        method: str,
+        url: str,
+        request: str,
+        *,
+        error: str,
+        reached: bool,
+        sent_ms: int | None = None,
+    ) -> None:
+        """A request that got no answer (a time-out, a refused or dropped connection)."""
+        line = CaptureLine(
+            recv_ms,
+            Source.REST,
+            conn=conn,
+            method=method,
+            url=url,
+            request=redact(request),
+            sent_ms=sent_ms,
+            error=error,
+            reached=reached,
         )
         self._write(line)
 

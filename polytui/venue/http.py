@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
-from polytui.core.clock import Clock, SystemClock
+from polytui.core.clock import Clock, SystemClock, arrival_ms
 from polytui.venue.budget import RateBudget
 from polytui.venue.capture import CaptureWriter
 from polytui.venue.endpoints import Endpoints
@@ -58,6 +58,8 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.bases = {"clob": endpoints.clob, "gamma": endpoints.gamma, "data": endpoints.data}
+        if endpoints.admin:  # the simulator's control API (the demo reads its leaders)
+            self.bases["admin"] = endpoints.admin
         self.policy = policy
         self.budget = budget if budget is not None else RateBudget()
         self.capture = capture
@@ -131,18 +133,45 @@ class HttpClient:
         except httpx.TransportError as exc:
             error = _no_answer(method, url, exc)
             self.stats[f"no answer {error.kind}"] += 1
+            if self.capture is not None:
+                self.capture.no_answer(
+                    service,
+                    arrival_ms(self._clock),
+                    method,
+                    str(exc.request.url) if _has_request(exc) else url,
+                    body.decode("utf-8", "replace") if body else "",
+                    error=error.kind,
+                    reached=error.reached,
+                    sent_ms=sent_ms,
+                )
             raise error from None
+        except asyncio.CancelledError:
+            # Stopped while waiting (the session ends): a record notes the request, so its
+            # replay leaves it unanswered too instead of counting it as one it cannot answer.
+            if self.capture is not None:
+                self.capture.no_answer(
+                    service,
+                    self._clock.now_ms(),
+                    method,
+                    str(self._client.build_request(method, url, params=query).url),
+                    body.decode("utf-8", "replace") if body else "",
+                    error="cancelled",
+                    reached=True,
+                    sent_ms=sent_ms,
+                )
+            raise
         text = response.text
         if self.capture is not None:
             self.capture.rest(
                 service,
-                self._clock.now_ms(),
+                arrival_ms(self._clock),
                 method,
                 str(response.request.url),
                 response.status_code,
                 body.decode("utf-8", "replace") if body else "",
                 text,
                 sent_ms=sent_ms,
+                retry_after=response.headers.get("Retry-After"),
             )
         if response.status_code != 200:
             self.stats[f"status {response.status_code}"] += 1
@@ -168,6 +197,14 @@ def _one_param(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises when the error carries none
+    except RuntimeError:
+        return False
+    return True
 
 
 def _no_answer(method: str, url: str, exc: httpx.TransportError) -> NoAnswer:

@@ -27,6 +27,7 @@ from polytui.protocol.wire.market_ws import decode_market_frame
 from polytui.venue.capture import CaptureWriter, Source
 from polytui.venue.ws import (
     Channel,
+    ConnectionFactory,
     CountedStream,
     Sink,
     Sleep,
@@ -54,7 +55,7 @@ def subscribe_frame(assets: Iterable[str]) -> str:
 class _Shard:
     def __init__(self, stream: MarketStream, conn_id: str) -> None:
         self.assets: dict[str, None] = {}  # insertion-ordered set
-        self.conn = WsConnection(
+        self.conn = stream.connection(
             conn_id,
             stream.url,
             CHANNEL,
@@ -85,6 +86,7 @@ class MarketStream(CountedStream):
         rng: random.Random | None = None,
         capture: CaptureWriter | None = None,
         sleep: Sleep = asyncio.sleep,
+        connection: ConnectionFactory = WsConnection,
     ) -> None:
         self.url = url
         self.sink = sink
@@ -93,6 +95,7 @@ class MarketStream(CountedStream):
         self.rng = default_rng(rng)
         self.capture = capture
         self.sleep = sleep
+        self.connection = connection
         self.counters = StreamStats()
         self._shards: dict[str, _Shard] = {}
         self._owner: dict[str, _Shard] = {}  # asset -> the shard that carries it

@@ -26,6 +26,7 @@ from polytui.protocol.wire.user_ws import decode_user_frame
 from polytui.venue.capture import CaptureWriter, Source
 from polytui.venue.ws import (
     Channel,
+    ConnectionFactory,
     CountedStream,
     Sink,
     Sleep,
@@ -53,11 +54,12 @@ class UserStream(CountedStream):
         rng: random.Random | None = None,
         capture: CaptureWriter | None = None,
         sleep: Sleep = asyncio.sleep,
+        connection: ConnectionFactory = WsConnection,
     ) -> None:
         self._creds = creds
         self._markets: dict[str, None] = dict.fromkeys(markets or ())
         self.counters = StreamStats()
-        self._conn = WsConnection(
+        self._conn = connection(
             CONN_ID,
             url,
             CHANNEL,

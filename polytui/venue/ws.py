@@ -41,12 +41,12 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from polytui.core.clock import Clock
+from polytui.core.clock import Clock, arrival_ms
 from polytui.protocol.wire.codec import PONG
 from polytui.protocol.wire.errors import WireError
 from polytui.venue.capture import CaptureWriter, Source
@@ -285,6 +285,14 @@ class WsConnection:
             except Exception as exc:  # OSError, handshake refusals, timeouts, a bad URL
                 self._stats.failed_opens += 1
                 log.warning("%s: connect to %s failed: %s", self.id, self.url, describe_error(exc))
+                if self._capture is not None:
+                    self._capture.event(
+                        self._channel.source,
+                        self.id,
+                        arrival_ms(self._clock),
+                        "open_failed",
+                        describe_error(exc),
+                    )
             else:
                 began = self._clock.monotonic()
                 await self._session(ws)
@@ -371,7 +379,7 @@ class WsConnection:
     # ---- what the sink hears -----------------------------------------------------------------
 
     def _opened(self, ws: ClientConnection) -> None:
-        at_ms = self._clock.now_ms()
+        at_ms = arrival_ms(self._clock)
         state = ConnState.RECONNECTED if self._opened_once else ConnState.CONNECTED
         self._opened_once = True
         self._stats.connects += 1
@@ -383,18 +391,18 @@ class WsConnection:
         self._emit(ConnectionChange(self.id, state, at_ms, self._subscribed()))
 
     def _closed(self, reason: str) -> None:
-        at_ms = self._clock.now_ms()
+        at_ms = arrival_ms(self._clock)
         if self._closing is None:
             self._stats.drops += 1
             log.warning("%s: connection to %s lost: %s", self.id, self.url, reason)
         if self._capture is not None:
-            self._capture.event(self._channel.source, self.id, at_ms, "close")
+            self._capture.event(self._channel.source, self.id, at_ms, "close", reason)
         self._emit(
             ConnectionChange(self.id, ConnState.DISCONNECTED, at_ms, self._subscribed(), reason)
         )
 
     def _deliver(self, data: str | bytes) -> None:
-        recv_ms = self._clock.now_ms()
+        recv_ms = arrival_ms(self._clock)
         if self._capture is not None:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             self._capture.frame(self._channel.source, self.id, recv_ms, text)
@@ -412,6 +420,30 @@ class WsConnection:
             self._sink(item)
         except Exception:
             log.exception("%s: the sink raised; the stream goes on", self.id)
+
+
+class Connection(Protocol):
+    """What a stream needs of one connection: :class:`WsConnection`, or a replay's stand-in
+    (``polytui.engine.session``) built with the same keyword arguments."""
+
+    id: str
+
+    @property
+    def started(self) -> bool: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    async def send(self, text: str) -> bool: ...
+
+    async def close(self, reason: str = ...) -> None: ...
+
+
+ConnectionFactory = Callable[..., Connection]
+"""``factory(conn_id, url, channel, *, initial, subscribed, sink, settings, clock, rng, sleep,
+capture, stats)``: :class:`WsConnection`'s signature."""
 
 
 def default_rng(rng: random.Random | None) -> random.Random:

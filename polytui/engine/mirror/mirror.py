@@ -37,6 +37,7 @@ import time
 from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 from polytui.config import MirrorSettings
 from polytui.core.book import (
@@ -61,6 +62,22 @@ from polytui.venue.ws import ConnectionChange, ConnState, Frame
 log = logging.getLogger("polytui.engine.mirror")
 
 FetchBooks = Callable[[list[str]], Awaitable[Sequence[BookSummary]]]
+
+
+class ApplyGate(Protocol):
+    """When inbox items are applied, for a session record (which notes each batch) or its
+    replay (which lets a batch through where the record says it was applied)."""
+
+    def bind(self, wake: Callable[[], None]) -> None:
+        """``wake()`` tells the apply loop that more may be applied."""
+
+    def ready(self, waiting: int) -> int:
+        """How many of the ``waiting`` items may be applied now."""
+
+    def applied(self, count: int) -> None:
+        """``count`` items are being applied."""
+
+
 BATCH = 256  # inbox items applied between two yields to the event loop
 BID, ASK = Side.BID, Side.ASK
 SIDES = {"BUY": BID, "SELL": ASK}
@@ -133,8 +150,10 @@ class Mirror:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_change: Callable[[BookStateChanged], None] | None = None,
+        apply_gate: ApplyGate | None = None,
     ) -> None:
         self.settings = s = settings or MirrorSettings()
+        self._gate = apply_gate
         self._fetch_books = fetch_books
         self._probe_books = probe_books or fetch_books  # truth probes never change a book
         self._clock = clock or SystemClock()
@@ -149,6 +168,8 @@ class Mirror:
         self.markets: dict[str, list[str]] = {}
         self._inbox: deque[Frame | ConnectionChange] = deque()
         self._wake = asyncio.Event()
+        if apply_gate is not None:
+            apply_gate.bind(self._wake.set)
         self._fetch_wake = asyncio.Event()
         self._bursts: dict[str, _Burst] = {}
         self._market_seen: dict[str, int] = {}  # newest exchange ms of a delta, per market
@@ -630,31 +651,50 @@ class Mirror:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _ready(self) -> int:
+        """Inbox items that may be applied now (a session's gate may hold some back)."""
+        waiting = len(self._inbox)
+        return waiting if self._gate is None or not waiting else self._gate.ready(waiting)
+
     async def _apply_loop(self) -> None:
-        inbox, clock = self._inbox, self._clock
+        clock = self._clock
         while True:
-            if not inbox:
+            count = self._ready()
+            if not count:
                 self._wake.clear()
                 await clock.wait(self._wake, self._quiet_s if self._bursts else None)
-                if not inbox:  # quiet: woken by the time-out, not by a frame that may end a burst
+                if not self._ready():  # quiet: the time-out, not a frame that may end a burst
                     self.complete_bursts()
                 continue
             started = time.perf_counter()  # a stall is wall time, whatever the clock
-            received = 0
-            for _ in range(min(BATCH, len(inbox))):
-                item = inbox.popleft()
-                if type(item) is Frame:
-                    received = item.recv_ms
-                try:
-                    self.process(item)
-                except Exception:  # a bug of ours must not stop the mirror; the book is suspect
-                    log.exception("mirror: applying a frame failed")
-                    for asset in _assets_of(getattr(item, "events", ())):
-                        if asset in self.tokens:
-                            self._suspect(self.tokens[asset], Reason.INVARIANT_FAIL, "apply failed")
-            self.complete_bursts(now_ms=received if inbox else None)
+            self._apply_batch(count)
             self.max_stall_s = max(self.max_stall_s, time.perf_counter() - started)
             await asyncio.sleep(0)
+
+    def _apply_batch(self, count: int) -> None:
+        inbox = self._inbox
+        received = 0
+        count = min(BATCH, count)
+        if self._gate is not None:
+            self._gate.applied(count)
+        for _ in range(count):
+            item = inbox.popleft()
+            if type(item) is Frame:
+                received = item.recv_ms
+            try:
+                self.process(item)
+            except Exception:  # a bug of ours must not stop the mirror; the book is suspect
+                log.exception("mirror: applying a frame failed")
+                for asset in _assets_of(getattr(item, "events", ())):
+                    if asset in self.tokens:
+                        self._suspect(self.tokens[asset], Reason.INVARIANT_FAIL, "apply failed")
+        self.complete_bursts(now_ms=received if self._ready() else None)
+
+    def catch_up(self) -> None:
+        """Apply what waits in the inbox now, as the apply loop would: a strategy about to
+        decide sees every frame received so far (and a replay sees the same ones)."""
+        while count := self._ready():
+            self._apply_batch(count)
 
     async def _fetch_loop(self) -> None:
         """Fetch REST snapshots for tokens that need one, batched, within the rate budget."""
@@ -717,7 +757,7 @@ class Mirror:
         s = self.settings
         rounds = max(1, s.stale_after_ms // (3 * s.probe_interval_ms))  # all within a third
         count = min(len(live), max(s.books_per_request, math.ceil(len(live) / rounds)))
-        sample = sorted(live, key=lambda t: t.kpis.last_verified_ms)[:count]
+        sample = sorted(live, key=lambda t: (t.kpis.last_verified_ms, t.asset_id))[:count]
         for start in range(0, len(sample), s.books_per_request):
             chunk = sample[start : start + s.books_per_request]
             asked = {}
@@ -725,7 +765,9 @@ class Mirror:
                 tok.watch = []
                 asked[tok.asset_id] = tok.kpis.delta_exchange_ms
             try:
-                books = await self._probe_books(list(asked))  # type: ignore[misc]
+                # In token order: the same tokens ask the same request (a replay answers a
+                # request it recorded, and verification instants a millisecond apart reorder)
+                books = await self._probe_books(sorted(asked))  # type: ignore[misc]
             except Exception as exc:
                 log.warning("mirror: probe failed: %s", exc)
                 self.counts["probe_errors"] += 1

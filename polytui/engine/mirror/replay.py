@@ -147,6 +147,8 @@ def replay_capture(path: Path | str, settings: MirrorSettings | None = None) -> 
 def _market_line(mirror: Mirror, seen: _Seen, line: CaptureLine) -> None:
     conn = line.conn or "market-1"
     if line.event is not None:
+        if line.event not in ("open", "close"):
+            return  # a failed open changes nothing the mirror holds
         state = ConnState.CONNECTED if line.event == "open" else ConnState.DISCONNECTED
         mirror.process(ConnectionChange(conn, state, line.recv_ms, (), "in the capture"))
         return

@@ -120,12 +120,16 @@ class LeaderFeed:
     async def poll(self) -> list[LeaderDelta]:
         """Read every primed leader's new fills once (priming the others), then close the
         windows that are due. The closed deltas are also given to the sink."""
-        await asyncio.gather(*(self._poll(s) for s in self.leaders.values()))
-        return self.close_due()
+        before = self.clock.now_ms()
+        answered = await asyncio.gather(*(self._poll(s) for s in self.leaders.values()))
+        # As of the last answer, not of whenever this task resumes after the gather: other
+        # tasks' inputs may come in between, and a recorded session's replay must close the
+        # same windows.
+        return self.close_due(max(answered, default=before))
 
-    def close_due(self) -> list[LeaderDelta]:
+    def close_due(self, now_ms: int | None = None) -> list[LeaderDelta]:
         books = {a: s.book for a, s in self.leaders.items()}
-        deltas = self.aggregator.due(self.clock.now_ms(), books)
+        deltas = self.aggregator.due(self.clock.now_ms() if now_ms is None else now_ms, books)
         for delta in deltas:
             self.sink(delta)
         return deltas
@@ -148,19 +152,22 @@ class LeaderFeed:
         next_poll = now + p.poll_ms / 1000
         next_resync = now + p.resync_ms / 1000
         next_score = now + p.score_ms / 1000
+        now_ms = self.clock.now_ms()
         while True:
+            # Waits are measured from the instant this loop last woke (or polled), never
+            # from a clock read after an await that other tasks' inputs may have moved.
             due_ms = self.aggregator.next_due_ms()
-            wait = next_poll - self.clock.monotonic()
+            wait = next_poll - now
             if due_ms is not None:
-                wait = min(wait, (due_ms - self.clock.now_ms()) / 1000)
+                wait = min(wait, (due_ms - now_ms) / 1000)
             if wait > 0:
                 await self.clock.sleep(wait)
-            now = self.clock.monotonic()
+                now, now_ms = self.clock.monotonic(), self.clock.now_ms()
             if now >= next_poll:
                 next_poll = max(next_poll + p.poll_ms / 1000, now)
                 await self.poll()
             else:
-                self.close_due()
+                self.close_due(now_ms)
             if now >= next_resync:
                 next_resync = max(next_resync + p.resync_ms / 1000, now)
                 await self.resync()
@@ -192,15 +199,16 @@ class LeaderFeed:
         self.sink(self._snapshot(s, now, {}))
         self._score(s, now)
 
-    async def _poll(self, s: _Leader) -> None:
+    async def _poll(self, s: _Leader) -> int:
+        """Poll one leader; the instant of its answer (or of the failure)."""
         if not s.primed:
             await self._prime(s)
-            return
+            return self.clock.now_ms()
         try:
             got = await self.source.fills(s.params.address, s.watermark.since_ms())
         except Exception as exc:  # noqa: BLE001
             self._failed(s, "poll", exc)
-            return
+            return self.clock.now_ms()
         s.polls += 1
         now = self.clock.now_ms()
         for fill in s.watermark.admit(got):
@@ -210,6 +218,7 @@ class LeaderFeed:
             before = s.book.apply(fill)
             self.aggregator.add(fill, before, now)
         self._trim(s, now)
+        return now
 
     async def _resync(self, s: _Leader) -> None:
         try:
