@@ -194,9 +194,11 @@ def test_per_trade_usdc_range() -> None:
     assert v.numbers["min_usdc"] == 1 and "minimum" in v.reason
     exact = RiskLimits(min_trade_usdc=D("5.2"))
     approved(evaluate(intent(size=D(10), unit=SizeUnit.SHARES), exact, state()))  # 5.20 USDC
-    rejected(
+    under = rejected(
         evaluate(intent(size=D("9.99"), unit=SizeUnit.SHARES), exact, state()), Gate.TRADE_SIZE
     )
+    # 5.1948 USDC: never shown as "5.19" or "5.20" next to a 5.2 minimum
+    assert under.reason.startswith("5.1948 USDC is under the 5.2 USDC"), under.reason
     # a reduction is not held to the per-trade range
     approved(evaluate(sell(size=D(100)), RiskLimits(max_trade_usdc=D(10)), state(holdings=HELD)))
 

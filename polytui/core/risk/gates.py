@@ -7,7 +7,7 @@ or cut) or a rejection. See ``polytui.core.risk`` for the order and the rules th
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from polytui.core.market_flags import Flag, describe
 from polytui.core.risk.daily import loss_halt
@@ -94,11 +94,17 @@ def trade_size(c: Candidate, limits: RiskLimits, state: RiskState) -> GateResult
         return reject(
             c,
             Gate.TRADE_SIZE,
-            f"{c.notional:.2f} USDC is under the {limits.min_trade_usdc} USDC per-trade minimum",
+            f"{_floored(c.notional)} USDC is under the {limits.min_trade_usdc} USDC per-trade "
+            "minimum",
             usdc=c.notional,
             min_usdc=limits.min_trade_usdc,
         )
     return c
+
+
+def _floored(usdc: Decimal) -> str:
+    """Rounded down to 4 places: a figure under a limit never reads as the limit itself."""
+    return f"{usdc.quantize(Decimal('0.0001'), rounding=ROUND_FLOOR):f}"
 
 
 def daily_loss(c: Candidate, limits: RiskLimits, state: RiskState) -> GateResult:
