@@ -49,7 +49,7 @@ class GoTo(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="goto"):
             yield Static(
-                "Go to: HH:MM:SS.mmm (UTC), +SECONDS into the session, ISO or epoch ms",
+                "Go to: HH:MM:SS.mmm UTC, +SECONDS, ISO date-time or epoch ms",
                 markup=False,
             )
             yield SteadyInput(placeholder="+12.5", id="goto-time", compact=True)
@@ -90,8 +90,10 @@ class ReplayScreen(Screen):
     ReplayScreen #replay-middle { height: auto; max-height: 14; }
     ReplayScreen #replay-book { width: 1fr; height: auto; padding: 0 1;
                                 border-right: solid $panel; }
-    ReplayScreen #replay-holdings { width: 1fr; height: auto; padding: 0 1; }
+    ReplayScreen #replay-holdings { width: 1fr; height: auto; padding: 0 1;
+                                    text-wrap: nowrap; text-overflow: ellipsis; }
     ReplayScreen #replay-decisions { height: 1fr; padding: 0 1; border-top: solid $panel;
+                                     text-wrap: nowrap; text-overflow: ellipsis;
                                      overflow-y: auto; }
     """
 
@@ -284,9 +286,12 @@ class ReplayScreen(Screen):
         self.query_one("#replay-holdings", Static).update(out)
 
     def _draw_decisions(self, view: ScrubView) -> None:
+        """One line a decision (cropped, never wrapped): the current one marked ``▶``, those
+        after the instant dim, ``[rec]`` where the outcome is the record's (the replay has not
+        published it yet: an approved intent's outcome waits for its order's answer)."""
         start = view.start_ms
         palette = self.app.theme_variables
-        out = Text()
+        out = Text(no_wrap=True, overflow="ellipsis")
         window = view.window_ms / 1000
         if not view.decisions:
             out.append(
@@ -294,7 +299,9 @@ class ReplayScreen(Screen):
             )
         else:
             out.append(
-                f"decisions within {window:g} s  (intent, asset, asked: outcome)\n", style="bold"
+                f"decisions within {window:g} s: time, intent, asset, outcome (rejected by gate: "
+                "reason), asked\n",
+                style="bold",
             )
         for d in view.decisions:
             current = d["intent_id"] in view.current
@@ -306,16 +313,15 @@ class ReplayScreen(Screen):
             style = "bold" if current else ("dim" if d["ahead"] else "")
             out.append(
                 f"{mark} {clock_time(d['at_ms'])} {_offset(d['at_ms'], start):>10}  "
-                f"{d['intent_id'][:16]}  {str(d['asset'])[:12]}  {asked}: ",
+                f"{'[rec] ' if d.get('recorded') else '      '}"
+                f"{d['intent_id'][:16]}  {str(d['asset'])[:12]}  ",
                 style=style,
             )
-            gate = outcome_text(d)
             colour = palette.get("success" if d["approved"] else "error", "")
-            out.append(gate, style=f"{style} {colour}".strip())
+            out.append(outcome_text(d), style=f"{style} {colour}".strip())
+            out.append(f"  asked {asked}", style="dim")
             if d["approved"] and d.get("reason"):
                 out.append(f" ({d['reason']})", style="dim")
-            if d.get("recorded"):
-                out.append("  [as recorded: outcome not replayed yet]", style="dim")
             out.append("\n")
         self.query_one("#replay-decisions", Static).update(out)
 
