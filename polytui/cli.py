@@ -138,10 +138,18 @@ def _add_replay(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="with --at: decisions this far either side (5)",
     )
+    parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="a session: open it in the terminal UI and scrub through it (starts at --at, "
+        "decisions within --window of the instant)",
+    )
     parser.set_defaults(handler=_replay)
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.ui:
+        return _replay_ui(args)
     if args.capture.is_dir():
         from polytui.engine.session.cli import replay_directory
 
@@ -165,6 +173,50 @@ def _replay(args: argparse.Namespace) -> int:
         return exit_codes.USAGE
     print(main_json(result) if args.json else render_text(result, args.depth))
     return exit_codes.OK
+
+
+def _replay_ui(args: argparse.Namespace) -> int:
+    """``replay DIR --ui``: the scrub UI; the session is read before any terminal is taken."""
+    clash = [
+        flag
+        for flag, given in (
+            ("--json", args.json),
+            ("--diff", args.diff),
+            ("--config", getattr(args, "config", None) is not None),
+        )
+        if given
+    ]
+    if clash:
+        _error(
+            f"replay: --ui scrubs the session as recorded, on screen: drop {' and '.join(clash)}"
+        )
+        return exit_codes.USAGE
+    if not args.capture.is_dir():
+        _error(f"replay: --ui needs a session directory (--record DIR): {args.capture}")
+        return exit_codes.USAGE
+    from polytui.engine.scrub import Scrubber
+    from polytui.engine.session.manifest import SessionError
+    from polytui.engine.session.report import parse_instant
+    from polytui.venue.capture import CaptureFormatError
+
+    try:
+        scrubber = Scrubber.open(args.capture, window_ms=int(args.window * 1000))
+        at = None
+        if args.at is not None:
+            at = parse_instant(args.at, scrubber.start_ms, scrubber.end_ms)
+    except (SessionError, CaptureFormatError, ValueError) as exc:
+        _error(f"replay: {exc}")
+        return exit_codes.USAGE
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _error("the terminal UI needs a terminal (stdin and stdout must be a TTY).")
+        print(
+            f"  Without one: polytui replay {args.capture} --at TIME (an instant, as text)",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
+    from polytui.ui.replay_app import run_replay_tui
+
+    return run_replay_tui(scrubber, at)
 
 
 def _add_ledger(commands: argparse._SubParsersAction) -> None:

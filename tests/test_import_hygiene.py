@@ -32,6 +32,7 @@ HEADLESS_MODULES = [
     "polytui.engine.control",
     "polytui.engine.kill_command",
     "polytui.engine.status",
+    "polytui.engine.scrub",
 ]
 
 
