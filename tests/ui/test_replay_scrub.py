@@ -18,6 +18,7 @@ import pytest
 from polytui.cli import main
 from polytui.engine.scrub import Scrubber
 from polytui.engine.session.decisions import outcome_text
+from polytui.engine.session.journal import Journal
 from polytui.engine.session.report import clock_time, short
 from polytui.ui.replay_app import ReplayApp
 from tests.engine.session.test_replay_faults import _env
@@ -39,12 +40,10 @@ poll_s = 0.5
 """
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("scrub-session")
+def _record(base: Path, attempt: int) -> Path:
     config = base / "polytui.toml"
     config.write_text(CONFIG)
-    directory = base / "rec"
+    directory = base / f"rec-{attempt}"
     run = subprocess.run(
         [
             sys.executable,
@@ -60,7 +59,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--seed",
             "7",
             "--db",
-            str(base / "db" / "polytui.db"),
+            str(base / f"db-{attempt}" / "polytui.db"),
         ],
         env=_env(base / "home"),
         stdin=subprocess.DEVNULL,
@@ -69,6 +68,21 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=60,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return directory
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recorded session with decisions at two instants at least, one approved: on a loaded
+    machine (the simulator at 10x real time) a session may decide less, so up to three are
+    recorded and the first with enough is kept."""
+    base = tmp_path_factory.mktemp("scrub-session")
+    for attempt in range(3):
+        directory = _record(base, attempt)
+        decisions = Journal.open(directory).decisions
+        instants = {d["at_ms"] for d in decisions}
+        if len(instants) >= 3 and any(d["approved"] for d in decisions):
+            break
     return directory
 
 
