@@ -86,6 +86,9 @@ LIVE = BookState.LIVE
 NEVER = math.inf
 
 
+_NEVER = 2**63  # a deadline no clock reaches
+
+
 class _Burst:
     """The ``price_change`` messages of one market with one timestamp, being applied."""
 
@@ -172,6 +175,7 @@ class Mirror:
             apply_gate.bind(self._wake.set)
         self._fetch_wake = asyncio.Event()
         self._bursts: dict[str, _Burst] = {}
+        self._soonest = _NEVER  # no open burst's deadline is earlier (a lower bound)
         self._market_seen: dict[str, int] = {}  # newest exchange ms of a delta, per market
         self.resyncs: Counter[Reason] = Counter()
         self.counts: Counter[str] = Counter()  # decode_errors, shed, probes, untracked, ...
@@ -285,6 +289,8 @@ class Mirror:
             burst = bursts[market] = _Burst(market, ts, deadline, recv_ms)
         else:
             burst.deadline = deadline
+        if deadline < self._soonest:
+            self._soonest = deadline
         tops = burst.tops
         if ts > self._market_seen.get(market, 0):
             self._market_seen[market] = ts
@@ -424,6 +430,8 @@ class Mirror:
         if not self._bursts:
             return
         now = self._now_ms() if now_ms is None else now_ms
+        if not force and now <= self._soonest:
+            return  # no burst's quiet time is over yet (called on every frame: keep it cheap)
         for market, burst in list(self._bursts.items()):
             if force or burst.deadline < now:
                 if not force and now < burst.started + self._burst_max_ms and self._arriving(burst):
@@ -431,6 +439,7 @@ class Mirror:
                     continue
                 del self._bursts[market]
                 self._complete(burst)
+        self._soonest = min((b.deadline for b in self._bursts.values()), default=_NEVER)
 
     def _arriving(self, burst: _Burst) -> bool:
         for asset, entry in burst.tops.items():
