@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -163,6 +166,15 @@ async def with_ui(
         steady = await _ui_window(app, pilot, seconds, switch=False)
         switching = await _ui_window(app, pilot, seconds, switch=True)
         await pilot.press("ctrl+q")
+    # A host left running keeps its simulator busy (skewing every later run) and would hang
+    # the interpreter's exit: say so, show where it is, and stop here.
+    if not await asyncio.to_thread(app.host.finished.wait, 25):
+        print("bench/ui.py: the engine under the UI did not stop within 25 s", file=sys.stderr)
+        faulthandler.dump_traceback(all_threads=True)
+        child = app.host.simulator.child if app.host.simulator else None
+        if child is not None:
+            os.kill(child.pid, signal.SIGKILL)
+        os._exit(3)
     return steady, switching
 
 
