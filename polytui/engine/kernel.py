@@ -60,6 +60,7 @@ from polytui.engine.scanner.wiring import MirrorSubscriber, mirror_freshness, wi
 from polytui.engine.scheduler import Scheduler
 from polytui.engine.session.hooks import SessionHooks
 from polytui.engine.startup import ws_settings
+from polytui.engine.stopping import cancel_and_wait
 from polytui.engine.strategy_wiring import StrategySide
 from polytui.engine.test_strategy import TestStrategy
 from polytui.engine.venue_heartbeat import VenueHeartbeat
@@ -366,9 +367,7 @@ class Engine:
             try:
                 await asyncio.gather(*tasks)
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(tasks)
         finally:
             await self.stream.close()
             await self._close_trading()

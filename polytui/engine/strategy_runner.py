@@ -31,6 +31,7 @@ from polytui.core.risk import Approved, Verdict
 from polytui.core.strategy import OrderIntent, Strategy
 from polytui.engine.context import EngineView
 from polytui.engine.risk_engine import RiskEngine
+from polytui.engine.stopping import cancel_and_wait
 
 log = logging.getLogger("polytui.engine.strategies")
 
@@ -170,9 +171,7 @@ class StrategyRunner:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
 
     async def _supervise(self, hosted: _Hosted) -> None:
         backoff = self.backoff_s

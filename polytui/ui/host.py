@@ -38,6 +38,7 @@ from polytui.engine.startup import (
     connect_venue,
     open_simulator,
 )
+from polytui.engine.stopping import cancel_and_wait
 from polytui.engine.views import EventLine
 from polytui.keys import KeyFileError, SimKey, load_or_create_sim_key
 from polytui.ops.redact import register_secret
@@ -187,9 +188,7 @@ class EngineHost:
                 if self.settings.ui.cancel_on_exit:
                     await self._cancel_open_orders(engine)
         finally:
-            for task in (*waiters, *others):
-                task.cancel()
-            await asyncio.gather(running, *others, return_exceptions=True)
+            await cancel_and_wait((*waiters, *others))
             ops.close()
         if self._stop.is_set():
             self.status("stopped", "stopped in order")

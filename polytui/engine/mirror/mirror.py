@@ -54,6 +54,7 @@ from polytui.core.clock import Clock, SystemClock
 from polytui.core.histogram import Histogram
 from polytui.engine.mirror.state import BookState, BookStateChanged, Reason
 from polytui.engine.mirror.token import Levels, Snapshot, TokenMirror
+from polytui.engine.stopping import cancel_and_wait
 from polytui.protocol.wire import market_ws as mw
 from polytui.protocol.wire.clob import BookSummary, Level
 from polytui.protocol.wire.errors import WireError
@@ -656,9 +657,7 @@ class Mirror:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
 
     def _ready(self) -> int:
         """Inbox items that may be applied now (a session's gate may hold some back)."""
