@@ -8,8 +8,6 @@ that decision; moving back shows the earlier state again; a bad directory is a c
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from polytui.engine.session.decisions import outcome_text
 from polytui.engine.session.journal import Journal
 from polytui.engine.session.report import clock_time, short
 from polytui.ui.replay_app import ReplayApp
-from tests.engine.session.test_replay_faults import _env
+from tests.session_recording import record_until
 from tests.ui.conftest import until
 from tests.ui.textdump import screen_text
 
@@ -40,50 +38,16 @@ poll_s = 0.5
 """
 
 
-def _record(base: Path, attempt: int) -> Path:
-    config = base / "polytui.toml"
-    config.write_text(CONFIG)
-    directory = base / f"rec-{attempt}"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "polytui",
-            "--no-ui",
-            "--config",
-            str(config),
-            "--record",
-            str(directory),
-            "--duration",
-            "8",
-            "--seed",
-            "7",
-            "--db",
-            str(base / f"db-{attempt}" / "polytui.db"),
-        ],
-        env=_env(base / "home"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return directory
+def _enough(directory: Path) -> bool:
+    """Decisions at three instants at least, one approved."""
+    decisions = Journal.open(directory).decisions
+    instants = {d["at_ms"] for d in decisions}
+    return len(instants) >= 3 and any(d["approved"] for d in decisions)
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A recorded session with decisions at two instants at least, one approved: on a loaded
-    machine (the simulator at 10x real time) a session may decide less, so up to three are
-    recorded and the first with enough is kept."""
-    base = tmp_path_factory.mktemp("scrub-session")
-    for attempt in range(3):
-        directory = _record(base, attempt)
-        decisions = Journal.open(directory).decisions
-        instants = {d["at_ms"] for d in decisions}
-        if len(instants) >= 3 and any(d["approved"] for d in decisions):
-            break
-    return directory
+    return record_until(tmp_path_factory.mktemp("scrub-session"), CONFIG, _enough)
 
 
 def _decisions(scrubber: Scrubber) -> list[dict[str, Any]]:

@@ -12,10 +12,7 @@ tampered record must be caught; a changed risk limit must show the intents it ch
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from polytui.cli import main
 from polytui.engine.session.journal import Journal
 from polytui.engine.session.manifest import MANIFEST
 from polytui.engine.session.replay import at_instant, replay_session
+from tests.session_recording import record_until
 
 pytestmark = pytest.mark.slow
 
@@ -50,47 +48,6 @@ max_orders_per_window = 3
 """
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYTUI_")}
-    env["HOME"] = str(home)
-    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config")):
-        env[var] = str(home / sub)
-    env["XDG_CACHE_HOME"] = str(home / "cache")
-    env["XDG_STATE_HOME"] = str(home / "state")
-    return env
-
-
-def _record(base: Path, attempt: int) -> Path:
-    config = base / "polytui.toml"
-    config.write_text(CONFIG)
-    directory = base / f"rec-{attempt}"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "polytui",
-            "--no-ui",
-            "--config",
-            str(config),
-            "--record",
-            str(directory),
-            "--duration",
-            "8",
-            "--seed",
-            "7",
-            "--db",
-            str(base / f"db-{attempt}" / "polytui.db"),
-        ],
-        env=_env(base / "home"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return directory
-
-
 def _has_what_the_tests_need(directory: Path) -> bool:
     """Enough decisions, three approved (the rate limit's window) and rejections after them."""
     decisions = Journal.open(directory).decisions
@@ -105,16 +62,7 @@ def _has_what_the_tests_need(directory: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A live session decides what the market and the leaders make it decide; on a loaded
-    machine (the simulator at 10x real time) one may come out too thin to test the replay
-    with. Up to three are recorded; the first with what the tests need is kept (the tests say
-    what was missing if none has it)."""
-    base = tmp_path_factory.mktemp("faulty-session")
-    for attempt in range(3):
-        directory = _record(base, attempt)
-        if _has_what_the_tests_need(directory):
-            break
-    return directory
+    return record_until(tmp_path_factory.mktemp("faulty-session"), CONFIG, _has_what_the_tests_need)
 
 
 def _gates(decisions: list[dict[str, Any]]) -> set[str]:
