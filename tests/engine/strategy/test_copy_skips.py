@@ -10,7 +10,7 @@ import pytest
 
 from polytui.core import ledger_events as ev
 from polytui.strategies.copytrade import Outcome
-from tests.engine.strategy.test_copy_engine import trading
+from tests.engine.strategy.trading import trading
 
 pytestmark = pytest.mark.slow
 
