@@ -375,6 +375,12 @@ class SessionReplay:
         return self.clock.now_ms()
 
     @property
+    def orders_in_flight(self) -> int:
+        """Orders posted and not answered yet: their decisions are published once answered."""
+        tracker = getattr(self.engine, "tracker", None)
+        return tracker.in_flight if tracker is not None else 0
+
+    @property
     def failed(self) -> str | None:
         boot = self._boot
         if boot is None or not boot.done() or boot.cancelled():
@@ -555,7 +561,11 @@ def at_instant(
             now = replay.now_ms
             books, positions, orders = replay.books(depth=depth), replay.positions(), []
             orders = replay.open_orders()
-            await replay.run_to(at_ms + window_ms)
+            end = at_ms + window_ms
+            played = await replay.run_to(end)
+            while not played and replay.orders_in_flight:  # a 429, a retry: answered later
+                end += 1000
+                played = await replay.run_to(end)
             around = replay.decisions_between(at_ms - window_ms, at_ms + window_ms)
             assets = {d["asset"] for d in around} | {p["asset"] for p in positions}
             return {
