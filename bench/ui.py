@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import faulthandler
+import gc
 import os
 import signal
 import statistics
@@ -42,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from polytui import gc_policy  # noqa: E402
 from polytui.config import Settings, load_settings  # noqa: E402
 from polytui.engine.kernel import Engine  # noqa: E402
 from polytui.engine.mirror.mirror import Mirror  # noqa: E402
@@ -58,9 +60,12 @@ class Lags:
         self.on = False
         self.values: list[int] = []
         self.received: list[int] = []  # received -> applied: the part the venue cannot add
+        self.gc_pauses: list[float] = []  # ms, each collection of the middle or old generation
+        self._gc_started = 0.0
 
     def install(self) -> None:
         original = Mirror._applied
+        gc.callbacks.append(self._collection)
 
         def applied(mirror: Mirror, ev, now_ms: int, recv_ms: int) -> None:  # noqa: ANN001
             if self.on:
@@ -70,9 +75,16 @@ class Lags:
 
         Mirror._applied = applied  # type: ignore[method-assign]
 
+    def _collection(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self.on and info["generation"] > 0:
+            self.gc_pauses.append((time.perf_counter() - self._gc_started) * 1000)
+
     def start(self) -> None:
         self.values.clear()
         self.received.clear()
+        self.gc_pauses.clear()
         self.on = True
 
     def stop(self) -> None:
@@ -133,6 +145,8 @@ async def without_ui(settings: Settings, seconds: float, tokens: int, pinned: bo
         pin(sim.child.pid if sim.child else None, pinned)
         task = asyncio.create_task(engine.run())
         try:
+            await engine.ready.wait()
+            gc_policy.settle()  # as the headless runner does
             await _wait(lambda: all_live(engine, tokens), 60)
             await asyncio.sleep(3)
             frames = engine.mirror.frames
@@ -219,6 +233,7 @@ def _figures(elapsed: float, frames: int, engine: Engine) -> dict:
         "p99 ms": _p99(values),
         "max ms": values[-1],
         "recv p99 ms": _p99(received),
+        "gc max ms": max(LAGS.gc_pauses, default=0.0),
         "states": engine.mirror.stats()["states"],
     }
 
@@ -253,6 +268,7 @@ def main() -> int:
     plain, ui, switching = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
+            gc_policy.reset()  # each run settles the collector as a fresh process would
             plain.append(
                 asyncio.run(
                     without_ui(
@@ -263,6 +279,7 @@ def main() -> int:
                     )
                 )
             )
+            gc_policy.reset()
             steady, switched = asyncio.run(
                 with_ui(
                     settings_for(args, Path(tmp, f"b{n}")), args.seconds, tokens, size, args.pin
@@ -276,7 +293,7 @@ def main() -> int:
     )
     print(
         f"{'':22}{'price_change/s':>15}{'frames/s':>9}{'p50 ms':>7}{'p99 ms':>7}{'max ms':>7}"
-        f"{'recv->applied p99':>18}{'engine CPU':>11}{'UI CPU':>7}"
+        f"{'recv->applied p99':>18}{'engine CPU':>11}{'UI CPU':>7}{'longest GC ms':>14}"
     )
     rows = ("without the UI", "UI, book pane", "UI, pane switches")
     for n in range(args.rounds):
@@ -284,20 +301,20 @@ def main() -> int:
             print(
                 f"{name:22}{f['price_change/s']:>15}{f['frames/s']:>9}{f['p50 ms']:>7}"
                 f"{f['p99 ms']:>7}{f['max ms']:>7}{f['recv p99 ms']:>18}"
-                f"{f['engine cpu']:>11.0%}{f.get('ui cpu', 0):>7.0%}"
+                f"{f['engine cpu']:>11.0%}{f.get('ui cpu', 0):>7.0%}{f['gc max ms']:>14.0f}"
             )
-    best = {name: min(f["p99 ms"] for f in runs) for name, runs in
-            zip(rows, (plain, ui, switching), strict=True)}  # fmt: skip
+    worst = {name: max(f["p99 ms"] for f in runs) for name, runs in
+             zip(rows, (plain, ui, switching), strict=True)}  # fmt: skip
     last = ui[-1]
     print(
         f"UI: {last['ui updates/s']} updates/s, {last['coalesced']} flushes coalesced; "
         f"books at the end: {last['states']}; 'switching' shows another pane every 2 s"
     )
-    ok = best[rows[1]] < TARGET_P99_MS
+    ok = worst[rows[1]] < TARGET_P99_MS
     print(
-        f"{'PASS' if ok else 'FAIL'}: best p99 with the UI on the book pane {best[rows[1]]} ms "
-        f"(target < {TARGET_P99_MS:.0f} ms); without the UI {best[rows[0]]} ms; with a pane "
-        f"switch every 2 s {best[rows[2]]} ms"
+        f"{'PASS' if ok else 'FAIL'}: worst p99 of {args.rounds} rounds with the UI on the book "
+        f"pane {worst[rows[1]]} ms (target < {TARGET_P99_MS:.0f} ms); without the UI "
+        f"{worst[rows[0]]} ms; with a pane switch every 2 s {worst[rows[2]]} ms"
     )
     return 0 if ok else 1
 

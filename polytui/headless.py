@@ -34,7 +34,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
-from polytui import exit_codes
+from polytui import exit_codes, gc_policy
 from polytui.config import Settings, ledger_target
 from polytui.core.clock import Clock, SystemClock
 from polytui.engine.alerts import Alert
@@ -358,6 +358,9 @@ class _Run:
             raise
         finally:
             ready.cancel()
+        settled = gc_policy.settle() if not runs.done() else None
+        if settled is not None:
+            self.log("gc_settled", frozen=settled["frozen"], pause_ms=round(settled["pause_ms"], 1))
         if engine.kill_switch is not None and not runs.done():
             self.log(
                 "trading_started",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -134,6 +135,11 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
     if args.exit_with_stdin:
         _stop_at_stdin_eof(loop, stop)
     endpoints = await sim.start(args.host, args.port)
+    # Started: freeze what exists (the modules, the generated markets) out of every later full
+    # collection, so the collector does not pause the feed for ~100 ms now and then. The
+    # engine does the same (polytui/gc_policy.py); the simulator keeps its own two lines.
+    gc.collect()
+    gc.freeze()
     sys.stdout.write(json.dumps(endpoints) + "\n")
     sys.stdout.flush()
     try:

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from polytui import gc_policy
 from polytui.config import Settings
 from polytui.engine.kernel import Engine
 from polytui.engine.ops_wiring import build_ops
@@ -176,6 +177,7 @@ class EngineHost:
         others = [
             asyncio.create_task(ops.run(), name="ops"),
             asyncio.create_task(self.bridge.pump(), name="bridge"),
+            asyncio.create_task(_settle_when_ready(engine), name="gc-settle"),
         ]
         waiters = {running, asyncio.create_task(self._stop.wait())}
         if simulator.child is not None:
@@ -252,3 +254,9 @@ class _LineHandler(logging.Handler):
             self.host.bridge.add_lines([line])
         except Exception:
             self.handleError(record)
+
+
+async def _settle_when_ready(engine: Engine) -> None:
+    """Once the engine started everything, the collector's one-off settling (gc_policy)."""
+    await engine.ready.wait()
+    gc_policy.settle()

@@ -121,6 +121,11 @@ def test_a_timed_run_logs_json_lines_and_exits_0(
     assert names.index("simulator_started") < names.index("started") < names.index("stopping")
     assert "heartbeat" in names
     assert all(set(r) == {"ts", "level", "event", "fields"} for r in records)
+    # the collector settled once the engine ran: the imported modules frozen out of every
+    # later full collection (gc_policy)
+    assert names.count("gc_settled") == 1
+    assert names.index("started") < names.index("gc_settled") < names.index("stopping")
+    assert records[names.index("gc_settled")]["fields"]["frozen"] > 20_000
     started = records[names.index("started")]["fields"]
     assert started["markets"] > 0
     assert records[-1]["fields"] == records[-1]["fields"] | {"reason": "duration", "exit_code": 0}
