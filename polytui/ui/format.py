@@ -26,7 +26,10 @@ def size(value: Decimal | None) -> str:
         return DASH
     if abs(value) >= 100_000:
         return f"{value / 1000:,.0f}k"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    if text in ("0", "-0") and value:  # dust: two significant digits, not a 0 that is not one
+        return f"{value:.2g}"
+    return text
 
 
 def money(value: Decimal | float | None, sign: bool = False) -> str:

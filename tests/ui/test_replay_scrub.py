@@ -176,3 +176,16 @@ def test_without_a_terminal_the_ui_says_how_to_do_without(
     assert main(["replay", str(session), "--ui"]) == 2  # pytest's stdin is no terminal
     err = capsys.readouterr().err
     assert "needs a terminal" in err and "--at TIME" in err
+
+
+def test_holdings_fit_the_pane_and_say_how_many_more() -> None:
+    from polytui.ui.screens.replay import fit_rows, split_rows
+
+    assert split_rows(3, 2, 12) == (3, 2)  # both fit
+    assert split_rows(30, 2, 12) == (10, 2)  # positions take what the orders leave
+    assert split_rows(30, 20, 12) == (6, 6)  # orders at most half
+    assert split_rows(2, 20, 12) == (2, 10)  # ... unless positions need less
+    lines = [f"p{n}" for n in range(30)]
+    assert fit_rows(lines[:4], 10) == lines[:4]
+    assert fit_rows(lines, 10) == [*lines[:9], "  ... 21 more"]
+    assert fit_rows(lines, 0) == []

@@ -10,6 +10,8 @@ screen shows "replaying to …", and the latest asked instant wins (moves are co
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -68,6 +70,38 @@ class GoTo(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+HOLDING_ROWS = 12  # the middle row's 14 lines, less the two section headings
+
+
+def split_rows(positions: int, orders: int, room: int) -> tuple[int, int]:
+    """Rows for each section: what each needs when both fit, else orders get at most half
+    and positions the rest (a section short of its share gives the other what it leaves)."""
+    if positions + orders <= room:
+        return positions, orders
+    orders_room = min(orders, room // 2)
+    positions_room = room - orders_room
+    if positions < positions_room:
+        positions_room, orders_room = positions, room - positions
+    return positions_room, orders_room
+
+
+def fit_rows(lines: list[str], room: int) -> list[str]:
+    """``lines`` within ``room`` rows, the last one saying how many did not fit."""
+    if len(lines) <= room:
+        return lines
+    if room <= 0:
+        return []
+    return [*lines[: room - 1], f"  ... {len(lines) - room + 1} more"]
+
+
+def _cost(position: dict[str, Any]) -> Decimal:
+    size, cost = position.get("size"), position.get("avg_cost")
+    try:
+        return abs(Decimal(str(size)) * Decimal(str(cost)))
+    except (ArithmeticError, ValueError):
+        return Decimal(0)
 
 
 class ReplayScreen(Screen):
@@ -262,27 +296,39 @@ class ReplayScreen(Screen):
         self.query_one("#replay-book", Static).update(out)
 
     def _draw_holdings(self, view: ScrubView) -> None:
+        """Positions (the largest cost first) and open orders, within the pane's height: a
+        section that does not fit ends with how many more there are."""
+        positions = sorted(view.positions, key=_cost, reverse=True)
+        p_room, o_room = split_rows(len(positions), len(view.open_orders), HOLDING_ROWS)
         out = Text()
         out.append(
-            f"positions ({len(view.positions)})\n" if view.positions else "positions: none\n",
+            f"positions ({len(positions)})\n" if positions else "positions: none\n",
             style="bold",
         )
-        for p in view.positions:
-            out.append(
+        for line in fit_rows(
+            [
                 f"  {p['asset'][:14]}  {short(p['size'])} @ {short(p['avg_cost'])}  "
-                f"mark {short(p['mark'])}  realised {short(p['realised'])}\n"
-            )
+                f"mark {short(p['mark'])}  realised {short(p['realised'])}"
+                for p in positions
+            ],
+            p_room,
+        ):
+            out.append(line + "\n")
         out.append(
             f"open orders ({len(view.open_orders)})\n"
             if view.open_orders
             else "open orders: none\n",
             style="bold",
         )
-        for o in view.open_orders:
-            out.append(
+        for line in fit_rows(
+            [
                 f"  {o['asset'][:14]}  {o['side']} {short(o['size'])} @ {short(o['price'])}  "
-                f"matched {short(o['matched'])}  {o['state']}\n"
-            )
+                f"matched {short(o['matched'])}  {o['state']}"
+                for o in view.open_orders
+            ],
+            o_room,
+        ):
+            out.append(line + "\n")
         self.query_one("#replay-holdings", Static).update(out)
 
     def _draw_decisions(self, view: ScrubView) -> None:
