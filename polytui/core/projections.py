@@ -11,9 +11,10 @@ event, and hands the same ``Changes`` to the event loop side, which merges them 
 ``ReadModel``: the writer thread and the readers never share a mutable object.
 
 Positions use average cost. A fill counts at once (provisionally); ``settled`` is what the
-``CONFIRMED`` fills add up to, ``pending`` the rest, and ``sellable`` what can be sold now
-(confirmed shares less every sale not failed). A fill that settles ``FAILED`` is taken out:
-that asset's position is folded again from its remaining fills, as if the fill never was.
+``CONFIRMED`` fills add up to, ``pending`` what buys not confirmed yet add, and ``sellable``
+what can be sold now (confirmed shares less every sale not failed). A fill that settles
+``FAILED`` is taken out: that asset's position is folded again from its remaining fills, as if
+the fill never was.
 
 Moves the state machines forbid (``polytui.core.orders``) and events about things never
 seen are not errors here (the ledger holds what happened, and a projection must never refuse
@@ -111,8 +112,10 @@ class PositionView(msgspec.Struct, frozen=True):
 
     @property
     def pending(self) -> Decimal:
-        """Shares that depend on fills not yet confirmed."""
-        return self.size - self.settled
+        """Shares bought by fills not confirmed yet: held once they settle, not sellable
+        before. Never negative (a sale not confirmed yet is in ``selling``), so that
+        ``size == sellable + pending`` while no more is being sold than is settled."""
+        return self.size - self.settled + self.selling
 
     @property
     def sellable(self) -> Decimal:

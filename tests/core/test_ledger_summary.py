@@ -16,8 +16,8 @@ fills: 5 (CONFIRMED 2, MATCHED 3)
 positions: 2 open, 1 closed
   asset                 size    sellable     pending avg cost     mark    realised  unrealised
   5211431…222426        5.00        0.00        5.00   0.2000        -     +0.0000           -
-  7132104…992563        6.00        6.00       -4.00   0.4000   0.5500     +0.3960     +0.9000
-  999                   0.00        0.00      -10.00   0.0000        -     -1.0000           -
+  7132104…992563        6.00        6.00        0.00   0.4000   0.5500     +0.3960     +0.9000
+  999                   0.00        0.00        0.00   0.0000        -     -1.0000           -
 pnl: realised -0.6040, unrealised +0.9000 (1 open without a mark), fees +0.0040, snapshots 1
 risk rejections: 1 (caps 1); reconciliation diffs: 0; anomalies: 1
   seq 16 (fill_settlement_changed): settlement of unknown fill t9:x"""

@@ -174,9 +174,13 @@ def test_sellable_counts_only_confirmed_shares_less_what_is_being_sold() -> None
     assert (p.settled, p.pending, p.sellable) == (10, 0, 10)
     events.append(fill("t2", "o2", "SELL", "0.50", "4"))
     p = model_of(events).positions[ASSET_A]
-    assert (p.size, p.settled, p.pending, p.sellable) == (6, 10, -4, 6)
+    assert (p.size, p.settled, p.selling, p.pending, p.sellable) == (6, 10, 4, 0, 6)
     events.append(fill("t3", "o3", "BUY", "0.50", "5"))
-    assert model_of(events).positions[ASSET_A].sellable == 6
+    p = model_of(events).positions[ASSET_A]
+    assert (p.size, p.pending, p.sellable) == (11, 5, 6)  # size = sellable + pending
+    events.append(settle("t2", "o2", F.CONFIRMED))
+    p = model_of(events).positions[ASSET_A]
+    assert (p.size, p.settled, p.selling, p.pending, p.sellable) == (11, 6, 0, 5, 6)
 
 
 def test_a_failed_fill_is_taken_out_as_if_it_never_was() -> None:
