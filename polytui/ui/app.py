@@ -78,7 +78,7 @@ class PolytuiApp(App[None]):
     def on_mount(self) -> None:
         for problem in install_themes(self, self.settings.ui.theme):
             self.notify(problem, severity="warning")
-        self.install_screen(MainScreen("SIM", self.kill_key_display), "main")
+        self.install_screen(MainScreen(mode_label(self.settings), self.kill_key_display), "main")
         self.push_screen("main")
         self._remove_signals = signals.install(asyncio.get_running_loop(), self.exit, self.host)
         if self.settings.run.duration is not None:
@@ -199,6 +199,12 @@ class PolytuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.halted if action == "release" else True
+
+
+def mode_label(settings: Settings) -> str:
+    """What the status bar says polytui runs on, at all times: ``SIM`` (orders go to the
+    simulator) or ``PAPER`` (orders never leave the process)."""
+    return "PAPER" if settings.run.mode == "paper" else "SIM"
 
 
 def run_tui(settings: Settings) -> int:

@@ -37,7 +37,7 @@ from polytui.engine.startup import (
     VenueStatus,
     check_venue,
     connect_venue,
-    open_simulator,
+    open_market_data,
 )
 from polytui.engine.stopping import cancel_and_wait
 from polytui.engine.views import EventLine
@@ -149,7 +149,7 @@ class EngineHost:
     async def _start(
         self, stack: contextlib.AsyncExitStack
     ) -> tuple[Simulator, VenueClients, VenueStatus]:
-        simulator = await stack.enter_async_context(open_simulator(self.settings.sim))
+        simulator = await stack.enter_async_context(open_market_data(self.settings))
         self.simulator = simulator
         self.status(
             "starting",

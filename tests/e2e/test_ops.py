@@ -87,6 +87,18 @@ def scrape(port: int) -> str:
     return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
 
 
+def scrape_once_books_are_live(port: int, within_s: float) -> str:
+    """The first scrape that counts a LIVE book (the last one tried after ``within_s``): a
+    loaded machine primes the books later than an idle one."""
+    end = time.monotonic() + within_s
+    while True:
+        text = scrape(port)
+        live = text.partition('polytui_books{state="LIVE"} ')[2].split()
+        if (live and float(live[0]) > 0) or time.monotonic() > end:
+            return text
+        time.sleep(0.25)
+
+
 def admin(endpoints: dict, path: str, body: dict) -> None:
     httpx.post(f"{endpoints['admin']}/{path}", json=body, timeout=5).raise_for_status()
 
@@ -135,19 +147,17 @@ def test_a_headless_run_against_a_faulty_simulator_serves_metrics_and_alerts(
             "POLYTUI_VENUE__RETRY_ATTEMPTS": "2",
         }
     )
-    run = spawn("--no-ui", "--sim-url", endpoints["clob"], "--duration", "20", env=env)
+    run = spawn("--no-ui", "--sim-url", endpoints["clob"], "--duration", "24", env=env)
     listening = run.wait_for_event("metrics_listening", timeout=60)["fields"]
     assert (listening["host"], listening["port"]) == ("127.0.0.1", metrics_port)
     started = time.monotonic()
-    scrapes = []
-    time.sleep(3)
-    scrapes.append(scrape(metrics_port))
+    scrapes = [scrape_once_books_are_live(metrics_port, within_s=8)]
     admin(endpoints, "faults", {"http5xx": 1.0})  # every REST call fails: the scanner stalls
     time.sleep(6)
     scrapes.append(scrape(metrics_port))
     admin(endpoints, "faults", {"http5xx": 0.03})
     run.process.send_signal(signal.SIGUSR1)  # the kill-switch hook (no kill switch yet)
-    time.sleep(max(0.0, 15 - (time.monotonic() - started)))
+    time.sleep(max(2.0, 15 - (time.monotonic() - started)))
     scrapes.append(scrape(metrics_port))
     code, records, stderr = run.finish(timeout=60)
     assert code == 0, stderr

@@ -26,13 +26,16 @@ from tests.ui.textdump import screen_text
 pytestmark = pytest.mark.slow
 
 
-def make_app(tmp_path: Path, factory: Any = default_engine, **sim: object) -> PolytuiApp:
+def make_app(
+    tmp_path: Path, factory: Any = default_engine, mode: str = "sim", **sim: object
+) -> PolytuiApp:
     settings = load_settings(
         overrides={
             "paths": {"data_dir": tmp_path / "data"},
             "sim": {"markets": 4, **sim},
             "ui": {"refresh_hz": 10, "theme": "polytui-dark"},
             "metrics": {"port": 0},
+            "run": {"mode": mode},
         }
     )
     return PolytuiApp(settings, host=partial(EngineHost, engine_factory=factory))
@@ -148,6 +151,32 @@ async def test_the_kill_key_reaches_the_engine_with_the_ticket_open_and_an_input
         # the ticket's preview is asked again, and the risk engine's first gate now says no
         await until(pilot, lambda: "REJECTED [kill_switch]" in screen_text(app))
         await pilot.press("ctrl+q")
+
+
+async def test_paper_mode_is_shown_and_its_orders_never_reach_the_venue(tmp_path: Path) -> None:
+    wallet: dict[str, str] = {}
+
+    def factory(settings, venue, key):  # noqa: ANN001, ANN202
+        wallet["address"] = key.address
+        return default_engine(settings, venue, key)
+
+    app = make_app(tmp_path, factory, mode="paper")
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = screen_text(app).splitlines()[0]
+        assert "PAPER" in first and "SIM" not in first  # from the first frame
+        await until(pilot, lambda: live_markets(app) == 4, timeout_s=30)
+        engine = app.host.engine
+        assert engine.paper is not None  # the same engine as `polytui --paper --no-ui`
+        admin = app.host.simulator.endpoints.admin
+        order_id = await rest_an_order(app, admin)
+        await pilot.press("3")
+        await until(pilot, lambda: "ui-test:resting" in str(app.main.latest.get("orders")))
+        assert order_id in engine.paper.orders  # resting in the paper venue ...
+        sent = get(f"{admin}/orders?signer={wallet['address']}")
+        assert sent == []  # ... and nothing at the venue
+        assert "PAPER" in screen_text(app).splitlines()[0]
+        await pilot.press("ctrl+q")
+    assert (tmp_path / "data" / "paper.db").exists()  # its own ledger
 
 
 async def test_a_simulator_that_cannot_be_reached_is_shown_not_hidden(tmp_path: Path) -> None:
