@@ -213,12 +213,26 @@ async def test_copy_feed_says_no_strategy_then_shows_records() -> None:
                     "as sized",
                     START_MS - 500,
                     Decimal(10),
-                )
+                ),
+                CopyRecordStub(  # bought and sold as much within the window: nothing to copy
+                    "0xleader02",
+                    cid,
+                    asset,
+                    "SELL",
+                    Decimal(0),
+                    Decimal("0.3"),
+                    "skipped",
+                    "net_zero",
+                    "the leader's 2 fills cancel out within the window",
+                    START_MS - 400,
+                    None,
+                ),
             ]
         )
         app.host.call(lambda: setattr(engine, "copy_trader", trader))
         await settle(app, pilot)
         text = screen_text(app)
-        assert "copy strategy running: 1 leader trades, 1 copied" in text
+        assert "copy strategy running: 2 leader trades, 1 copied" in text
         assert "BUY 50 YES @ 0.40" in text
-        assert app.main.query_one(CopyFeedPane).query_one("#copy-table", KeyedTable).row_count == 1
+        assert "FLAT 0 YES @ 0.30" in text and "SELL 0" not in text
+        assert app.main.query_one(CopyFeedPane).query_one("#copy-table", KeyedTable).row_count == 2

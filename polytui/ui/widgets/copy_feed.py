@@ -51,8 +51,9 @@ class CopyFeedPane(Vertical):
                     fmt.clock(r.at_ms),
                     fmt.left(r.leader, 10),
                     fmt.left(r.title, 22),
-                    f"{r.side} {fmt.size(r.leader_shares)} {r.outcome}"
-                    f" @ {fmt.price(r.leader_price)}",
+                    # net shares over the window: none when the leader's fills cancel out
+                    f"{r.side if r.leader_shares else 'FLAT'} {fmt.size(r.leader_shares)} "
+                    f"{r.outcome} @ {fmt.price(r.leader_price)}",
                     fmt.styled(r.outcome_kind, palette, OUTCOME_KEY.get(r.outcome_kind, "stale")),
                     fmt.right(fmt.size(r.shares), 8),
                     fmt.left(f"{r.gate}: {r.reason}" if r.gate else r.reason, 200),
