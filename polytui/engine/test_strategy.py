@@ -25,7 +25,7 @@ from polytui.config import TestStrategySettings
 from polytui.core.clock import Clock
 from polytui.core.orders import OPEN_ORDER_STATES
 from polytui.engine.market_view import MirrorMarkets
-from polytui.engine.order_tracker import OrderIntent, OrderRefused, OrderTracker
+from polytui.engine.order_tracker import ApprovedOrder, OrderRefused, OrderTracker
 from polytui.protocol.signing import OrderType
 from polytui.store.store import Store
 from polytui.venue.errors import VenueError
@@ -91,7 +91,7 @@ class TestStrategy:
 
     # ---- decisions ----------------------------------------------------------------------
 
-    def _rest(self, n: int, market: str, asset: str) -> OrderIntent | None:
+    def _rest(self, n: int, market: str, asset: str) -> ApprovedOrder | None:
         bid = self._markets.touch(asset, "SELL")
         tick = self._markets.tick(asset)
         if bid is None or tick is None:
@@ -102,7 +102,7 @@ class TestStrategy:
         self.counts["rest"] += 1
         return self._intent(n, "rest", market, asset, "BUY", price, self._size(), OrderType.GTC)
 
-    def _take(self, n: int, market: str, asset: str) -> OrderIntent | None:
+    def _take(self, n: int, market: str, asset: str) -> ApprovedOrder | None:
         ask = self._markets.touch(asset, "BUY")
         if ask is None or self._held(asset) >= self.settings.max_position:
             return None
@@ -112,7 +112,7 @@ class TestStrategy:
         self.counts["take"] += 1
         return self._intent(n, "take", market, asset, "BUY", ask, size, OrderType.FAK)
 
-    def _sell(self, n: int, market: str, asset: str) -> OrderIntent | None:
+    def _sell(self, n: int, market: str, asset: str) -> ApprovedOrder | None:
         position = self._store.model.positions.get(asset)
         bid = self._markets.touch(asset, "SELL")
         if position is None or bid is None or self._rng.random() < 0.5:
@@ -133,8 +133,8 @@ class TestStrategy:
         price: Decimal,
         size: Decimal,
         order_type: OrderType,
-    ) -> OrderIntent:
-        return OrderIntent(
+    ) -> ApprovedOrder:
+        return ApprovedOrder(
             intent_id=f"{NAME}:{n}:{action}",
             strategy=NAME,
             market=market,

@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import Input
 
 from polytui.config import load_settings
-from polytui.engine.order_tracker.tracker import OrderIntent, OrderType
+from polytui.engine.order_tracker.tracker import ApprovedOrder, OrderType
 from polytui.ui.app import PolytuiApp
 from polytui.ui.host import EngineHost, default_engine
 from polytui.ui.screens.order_ticket import OrderTicket
@@ -73,7 +73,7 @@ async def rest_an_order(app: PolytuiApp, admin: str) -> str:
     book = get(f"{admin}/book?token_id={token}")
     tick = Decimal(market["tick_size"])
     bid = max(Decimal(level["price"]) for level in book["bids"])
-    intent = OrderIntent(
+    intent = ApprovedOrder(
         intent_id="ui-test:resting",
         strategy="manual",
         market=market["condition_id"],

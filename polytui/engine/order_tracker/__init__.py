@@ -3,8 +3,8 @@
 from polytui.engine.alerts import Alert
 from polytui.engine.order_tracker.feed import UserFeed
 from polytui.engine.order_tracker.tracker import (
+    ApprovedOrder,
     Markets,
-    OrderIntent,
     OrderRefused,
     OrderTracker,
     PartialPolicy,
@@ -15,7 +15,7 @@ from polytui.engine.order_tracker.tracker import (
 __all__ = [
     "Alert",
     "Markets",
-    "OrderIntent",
+    "ApprovedOrder",
     "OrderRefused",
     "OrderTracker",
     "PartialPolicy",

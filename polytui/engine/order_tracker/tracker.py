@@ -2,7 +2,7 @@
 
     tracker = OrderTracker(store, trader, signer, clock)
     await tracker.start()                    # restart safety: settle what the ledger left open
-    view = await tracker.submit(intent)      # OrderIntent -> OrderView (state in the ledger)
+    view = await tracker.submit(intent)      # ApprovedOrder -> OrderView (state in the ledger)
     sink = tracker.user_event                # feed it the user channel's events
     await tracker.sync()                     # REST truth, after every reconnect
 
@@ -41,8 +41,8 @@ derived from the original's (``<intent>:replace:<n>``), so a restart cannot doub
 then ``KillSwitchEngaged`` keeps it blocked across restarts; an order the venue accepts while
 it is engaged (a POST that was already on its way) is cancelled as soon as it is acked.
 
-**What ``submit`` takes.** An ``OrderIntent``, or any plain shape with the same fields (a
-mapping, or an object with those attributes), see ``OrderIntent.of``: this is how a
+**What ``submit`` takes.** An ``ApprovedOrder``, or any plain shape with the same fields (a
+mapping, or an object with those attributes), see ``ApprovedOrder.of``: this is how a
 strategy runner's own intent type reaches the tracker without either importing the other.
 """
 
@@ -116,7 +116,7 @@ _ALIASES = {
 
 
 @dataclass(frozen=True, slots=True)
-class OrderIntent:
+class ApprovedOrder:
     """What a strategy wants, sized and approved by risk. ``intent_id`` must be derived from
     the cause (a leader's trade, a signal), so the same cause always gives the same id.
 
@@ -141,13 +141,13 @@ class OrderIntent:
     reason: str = ""
 
     @classmethod
-    def of(cls, obj: object) -> OrderIntent:
-        """An ``OrderIntent`` from a plain shape: an ``OrderIntent``, a mapping, or any object
+    def of(cls, obj: object) -> ApprovedOrder:
+        """An ``ApprovedOrder`` from a plain shape: an ``ApprovedOrder``, a mapping, or any object
         with these attributes. The fields are the ones above; these spellings are accepted
         too: ``condition_id`` (market), ``asset`` (asset_id), ``limit_price`` (price),
         ``expires_ms`` (epoch ms; GTD). A ``unit`` other than ``SHARES`` is refused: sizes
         reach the tracker in shares. Enum values may be given as their strings."""
-        if isinstance(obj, OrderIntent):
+        if isinstance(obj, ApprovedOrder):
             return obj
         raw = _typed(_plain_fields(obj))
         intent = cls(**raw)
@@ -223,7 +223,7 @@ class OrderTracker:
         self._halted = False
         self._in_flight: set[str] = set()  # order ids whose POST has not answered yet
         self._replacing: set[str] = set()
-        self._intents: dict[str, OrderIntent] = {}  # this process's intents, by id
+        self._intents: dict[str, ApprovedOrder] = {}  # this process's intents, by id
         self.stats: dict[str, int] = {
             "submitted": 0,
             "unknown": 0,
@@ -253,15 +253,15 @@ class OrderTracker:
 
     # ---- submitting ---------------------------------------------------------------------
 
-    async def submit(self, intent: OrderIntent | object) -> OrderView:
+    async def submit(self, intent: ApprovedOrder | object) -> OrderView:
         return (await self.submit_batch([intent]))[0]
 
-    async def submit_batch(self, intents: Sequence[OrderIntent | object]) -> list[OrderView]:
+    async def submit_batch(self, intents: Sequence[ApprovedOrder | object]) -> list[OrderView]:
         """Sign, persist (one durable write), post (one request of up to 15) and record.
-        Each intent is an ``OrderIntent`` or a plain shape (``OrderIntent.of``)."""
+        Each intent is an ``ApprovedOrder`` or a plain shape (``ApprovedOrder.of``)."""
         if not 0 < len(intents) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH} intents, not {len(intents)}")
-        intents = [OrderIntent.of(i) for i in intents]
+        intents = [ApprovedOrder.of(i) for i in intents]
         model = self._store.model
         fresh = list({i.intent_id: i for i in intents if i.intent_id not in model.orders}.values())
         if fresh and self.halted:
@@ -280,7 +280,7 @@ class OrderTracker:
             await self._place(fresh)
         return [model.orders[i.intent_id] for i in intents]
 
-    async def _place(self, intents: list[OrderIntent]) -> None:
+    async def _place(self, intents: list[ApprovedOrder]) -> None:
         intents = [self._completed_intent(i) for i in intents]
         signed = [(intent, self._sign(intent)) for intent in intents]
         persisted: list[ev.LedgerEvent] = []
@@ -335,7 +335,7 @@ class OrderTracker:
             return [await self._trader.post_order(r.order, r.order_type, post_only=r.post_only)]
         return await self._trader.post_orders(requests)
 
-    def _completed_intent(self, intent: OrderIntent) -> OrderIntent:
+    def _completed_intent(self, intent: ApprovedOrder) -> ApprovedOrder:
         """The intent with its tick and neg-risk flag, asked of ``Markets`` when missing."""
         tick, neg_risk = intent.tick, intent.neg_risk
         if tick is None and self._markets is not None:
@@ -346,7 +346,7 @@ class OrderTracker:
             raise ValueError(f"intent {intent.intent_id}: the tick size of its asset is unknown")
         return dataclasses.replace(intent, tick=tick, neg_risk=bool(neg_risk))
 
-    def _sign(self, intent: OrderIntent) -> SignedOrder:
+    def _sign(self, intent: ApprovedOrder) -> SignedOrder:
         side = Side[intent.side]
         now_ms = self._clock.now_ms()
         return self._signer.sign(
@@ -360,7 +360,7 @@ class OrderTracker:
             expiration=intent.expiration_s,
         )
 
-    async def _record_ack(self, intent: OrderIntent, order: SignedOrder, ack: OrderAck) -> None:
+    async def _record_ack(self, intent: ApprovedOrder, order: SignedOrder, ack: OrderAck) -> None:
         await self._record_answer(intent, order, ack)
         if self.halted and ack.accepted and intent.order_type not in _ONE_SHOT:
             current = self._store.model.order(order.order_id)
@@ -370,7 +370,9 @@ class OrderTracker:
                 with contextlib.suppress(VenueError):
                     await self.cancel([order.order_id])
 
-    async def _record_answer(self, intent: OrderIntent, order: SignedOrder, ack: OrderAck) -> None:
+    async def _record_answer(
+        self, intent: ApprovedOrder, order: SignedOrder, ack: OrderAck
+    ) -> None:
         r = ack.response
         if not ack.accepted:
             await self._store.append(
@@ -590,7 +592,7 @@ class OrderTracker:
         if rest < policy.min_size:  # it crosses at the touch: the marketable precision rules
             return
         original = self._intents.get(order.intent_id)
-        replacement = OrderIntent(
+        replacement = ApprovedOrder(
             intent_id=f"{root}:replace:{n + 1}",
             strategy=order.strategy,
             market=order.market,
@@ -711,7 +713,7 @@ class OrderTracker:
         return [alert]
 
 
-def _intent_event(intent: OrderIntent) -> ev.IntentRecorded:
+def _intent_event(intent: ApprovedOrder) -> ev.IntentRecorded:
     return ev.IntentRecorded(
         intent_id=intent.intent_id,
         strategy=intent.strategy,
@@ -727,7 +729,7 @@ def _intent_event(intent: OrderIntent) -> ev.IntentRecorded:
     )
 
 
-def _signed_event(intent: OrderIntent, order: SignedOrder) -> ev.OrderSigned:
+def _signed_event(intent: ApprovedOrder, order: SignedOrder) -> ev.OrderSigned:
     body = order.post_body("", intent.order_type, post_only=intent.post_only)
     return ev.OrderSigned(
         intent_id=intent.intent_id,
@@ -738,8 +740,8 @@ def _signed_event(intent: OrderIntent, order: SignedOrder) -> ev.OrderSigned:
 
 
 def _plain_fields(obj: object) -> dict[str, Any]:
-    """The fields of a plain intent shape, under ``OrderIntent``'s names."""
-    known = {f.name for f in fields(OrderIntent)}
+    """The fields of a plain intent shape, under ``ApprovedOrder``'s names."""
+    known = {f.name for f in fields(ApprovedOrder)}
     if isinstance(obj, Mapping):
         raw: dict[str, Any] = dict(obj)
     else:
@@ -757,7 +759,7 @@ def _plain_fields(obj: object) -> dict[str, Any]:
     unknown = set(raw) - known
     if unknown:
         raise ValueError(f"unknown order intent fields: {sorted(unknown)}")
-    missing = {f.name for f in fields(OrderIntent) if f.default is dataclasses.MISSING}
+    missing = {f.name for f in fields(ApprovedOrder) if f.default is dataclasses.MISSING}
     if missing - set(raw):
         raise ValueError(f"order intent fields missing: {sorted(missing - set(raw))}")
     return raw

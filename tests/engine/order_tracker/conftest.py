@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from polytui.core.clock import SystemClock
-from polytui.engine.order_tracker import OrderIntent, OrderTracker, TrackerTimeouts
+from polytui.engine.order_tracker import ApprovedOrder, OrderTracker, TrackerTimeouts
 from polytui.protocol.signing import OrderType
 from polytui.sim.markets import Market
 from polytui.store.store import Store
@@ -85,8 +85,8 @@ def intent_for(
     side: str = "BUY",
     order_type: OrderType = OrderType.GTC,
     strategy: str = "test",
-) -> OrderIntent:
-    return OrderIntent(
+) -> ApprovedOrder:
+    return ApprovedOrder(
         intent_id=intent_id,
         strategy=strategy,
         market=m.condition_id,

@@ -13,7 +13,7 @@ import pytest
 
 from polytui.core.orders import FillStatus, OrderState
 from polytui.engine.order_tracker import (
-    OrderIntent,
+    ApprovedOrder,
     OrderRefused,
     PartialPolicy,
     StrategyPolicy,
@@ -165,7 +165,7 @@ async def test_an_intent_without_a_known_tick_is_refused_before_anything_is_writ
     session: Session,
 ) -> None:
     m = session.wallet.market()
-    intent = OrderIntent("notick", "s", m.condition_id, m.yes_token, "BUY", Decimal("0.1"), 5)
+    intent = ApprovedOrder("notick", "s", m.condition_id, m.yes_token, "BUY", Decimal("0.1"), 5)
     with pytest.raises(ValueError, match="tick size"):
         await session.tracker.submit(intent)
     assert session.store.model.orders == {}

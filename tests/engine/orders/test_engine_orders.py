@@ -24,7 +24,7 @@ from polytui.engine.control import kill_request_path, request, write_kill_reques
 from polytui.engine.credentials import CHAIN_ID, DerivedCredentials
 from polytui.engine.health_file import read_health
 from polytui.engine.kernel import Engine
-from polytui.engine.order_tracker import OrderIntent, OrderTracker
+from polytui.engine.order_tracker import ApprovedOrder, OrderTracker
 from polytui.engine.startup import connect_venue
 from polytui.keys import SimKey
 from polytui.protocol.signing import OrderSigner, SigningKey
@@ -71,7 +71,7 @@ def key() -> SimKey:
     return SimKey(bytes(Account.create().key))
 
 
-def resting_intent(running: Running, intent_id: str) -> OrderIntent:
+def resting_intent(running: Running, intent_id: str) -> ApprovedOrder:
     m = next(
         m
         for m in running.sim.exchange.markets.values()
@@ -79,7 +79,7 @@ def resting_intent(running: Running, intent_id: str) -> OrderIntent:
     )
     bid, _ = running.sim.exchange.best(m, m.yes_token)
     tick = Decimal(m.tick) / 10_000
-    return OrderIntent(
+    return ApprovedOrder(
         intent_id=intent_id,
         strategy="test",
         market=m.condition_id,

@@ -18,7 +18,7 @@ from eth_account import Account
 from polytui.core.clock import FakeClock
 from polytui.core.orders import FillStatus, OrderState
 from polytui.engine.mirror import BookState, Mirror
-from polytui.engine.order_tracker import OrderIntent, OrderTracker, UserFeed
+from polytui.engine.order_tracker import ApprovedOrder, OrderTracker, UserFeed
 from polytui.engine.paper import PaperVenue
 from polytui.protocol.signing import OrderSigner, OrderType
 from polytui.protocol.wire.market_ws import decode_market_frame
@@ -99,7 +99,7 @@ class Paper:
 
     async def submit(self, intent_id: str, side: str, price: str, size: str, **kw) -> object:
         view = await self.tracker.submit(
-            OrderIntent(
+            ApprovedOrder(
                 intent_id=intent_id,
                 strategy="test",
                 market=MARKET,
