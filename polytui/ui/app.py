@@ -32,6 +32,7 @@ from polytui.ui.screens.order_ticket import OrderTicket
 from polytui.ui.screens.release import ReleaseKill
 from polytui.ui.themes import VARIABLE_DEFAULTS, install_themes, next_theme
 from polytui.ui.widgets.markets import MarketsPane
+from polytui.ui.widgets.orders import OrdersPane
 
 HostFactory = Callable[[Settings, Bridge, Callable[[Any], Any]], Any]
 
@@ -129,6 +130,19 @@ class PolytuiApp(App[None]):
         elif isinstance(done.command, cmd.EngageKill) and done.error is not None:
             # engaged: the engine's own event line says so (by whom, why); a failure is news
             self.notify(f"kill switch: {text}", severity="error", timeout=30)
+        elif isinstance(done.command, cmd.CancelOrder):
+            if done.error is not None:
+                self.notify(f"cancel {done.command.order_id[:12]}: {text}", severity="error")
+            elif isinstance(done.result, cmd.Answer) and done.command.order_id in (
+                done.result.value or ()
+            ):
+                self.notify(f"order {done.command.order_id[:12]} cancelled", timeout=3)
+            else:
+                self.notify(
+                    f"order {done.command.order_id[:12]} not cancelled: the venue did not "
+                    "cancel it (filled or already gone?)",
+                    severity="warning",
+                )
         elif isinstance(done.command, cmd.ReleaseKill):
             if done.error is None:
                 self.set_halted(False)
@@ -148,6 +162,10 @@ class PolytuiApp(App[None]):
     def _market_chosen(self, event: MarketsPane.Chosen) -> None:
         self.bridge.send(cmd.SelectMarket(event.condition_id))
         self.main.show_tab("book")
+
+    @on(OrdersPane.CancelWanted)
+    def _cancel_wanted(self, event: OrdersPane.CancelWanted) -> None:
+        self.bridge.send(cmd.CancelOrder(event.order_id))
 
     @on(OrderTicket.Wanted)
     def _preview_wanted(self, event: OrderTicket.Wanted) -> None:

@@ -3,7 +3,8 @@ engine's event loop (``Bridge.send``). Plain data; ``execute`` is where they mee
 
 The engine methods a command calls, when the engine has them (else the answer says so):
 ``kill(reason, source)`` or ``engage_kill_switch(reason=, source=)``; ``resume(source)`` or
-``release_kill_switch(source=)``; for an order ticket ``submit_manual(intent)``, else the
+``release_kill_switch(source=)``; ``tracker.cancel([order_id])`` for one order; for an order
+ticket ``submit_manual(intent)``, else the
 strategy runner's ``strategies.runner.decide(strategy, intent)`` (the risk engine, then the
 order tracker, as for any strategy's intent).
 """
@@ -45,6 +46,13 @@ class ReleaseKill:
 
 
 @dataclass(frozen=True)
+class CancelOrder:
+    """One order, by the venue's id: the order tracker's ``cancel``, nothing else halted."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
 class PreviewOrder:
     ticket: ManualTicket
 
@@ -81,6 +89,11 @@ async def execute(engine: Any, command: object) -> Any:
         )
     if isinstance(command, ReleaseKill):
         return await call_first(engine, ("resume", "release_kill_switch"), source=command.source)
+    if isinstance(command, CancelOrder):
+        tracker = getattr(engine, "tracker", None)
+        if tracker is None:
+            return Answer(False, "the engine has no order tracker")
+        return await call_first(tracker, ("cancel",), [command.order_id])
     if isinstance(command, PreviewOrder):
         return await preview_ticket(engine, command.ticket)
     if isinstance(command, SubmitOrder):

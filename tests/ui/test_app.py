@@ -153,6 +153,31 @@ async def test_the_kill_key_reaches_the_engine_with_the_ticket_open_and_an_input
         await pilot.press("ctrl+q")
 
 
+async def test_x_in_the_orders_pane_cancels_the_highlighted_order_at_the_simulator(
+    tmp_path: Path,
+) -> None:
+    wallet: dict[str, str] = {}
+    app = make_app(tmp_path, recording_kill([], wallet))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: live_markets(app) == 4, timeout_s=30)
+        admin = app.host.simulator.endpoints.admin
+        resting = await rest_an_order(app, admin)
+        live = f"{admin}/orders?signer={wallet['address']}&state=LIVE"
+        await until(pilot, lambda: resting in {o["order_id"] for o in get(live)}, timeout_s=10)
+        await pilot.press("3")
+        await until(pilot, lambda: "1 open" in screen_text(app))
+        assert app.focused is not None and app.focused.id == "orders-table"
+        await pilot.press("x")
+        await until(pilot, lambda: get(live) == [], timeout_s=4)  # gone at the venue
+        await until(pilot, lambda: "0 open" in screen_text(app) and "CANCELED" in screen_text(app))
+        assert not app.halted and not app.host.engine.kill_switch.engaged  # only that order
+        notes = lambda: [str(n.message) for n in app._notifications]  # noqa: E731
+        await until(pilot, lambda: f"order {resting[:12]} cancelled" in notes())
+        await pilot.press("x")  # a cancelled order: said, nothing sent
+        await until(pilot, lambda: "that order is CANCELED: nothing to cancel" in notes())
+        await pilot.press("ctrl+q")
+
+
 async def test_paper_mode_is_shown_and_its_orders_never_reach_the_venue(tmp_path: Path) -> None:
     wallet: dict[str, str] = {}
 

@@ -3,8 +3,12 @@ status. Partly filled orders show what matched of their size."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 
 from polytui.engine.views import OrdersView, is_partial
 from polytui.ui import format as fmt
@@ -49,7 +53,19 @@ FILL_KEY = {
 }
 
 
+OPEN_STATES = ("LIVE", "PARTIALLY_FILLED")
+
+
 class OrdersPane(Vertical):
+    """``x`` cancels the highlighted order (an open one with a venue id), and only it."""
+
+    BINDINGS = [Binding("x", "cancel_order", "Cancel order")]
+
+    class CancelWanted(Message):
+        def __init__(self, order_id: str) -> None:
+            super().__init__()
+            self.order_id = order_id
+
     DEFAULT_CSS = """
     OrdersPane { height: 1fr; }
     OrdersPane .caption { height: 1; padding: 0 1; text-style: bold; }
@@ -64,6 +80,21 @@ class OrdersPane(Vertical):
         yield Quiet("Fills", id="fills-caption", classes="caption", fixed=True)
         yield KeyedTable(FILL_COLUMNS, id="fills-table")
 
+    def __init__(self, *children: Any, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
+        self._orders: dict[str, tuple[str, str]] = {}  # row key -> (order id, state)
+
+    def action_cancel_order(self) -> None:
+        key = self.query_one("#orders-table", KeyedTable).highlighted_key
+        if key is None or key not in self._orders:
+            self.notify("no order highlighted", severity="warning", timeout=3)
+            return
+        order_id, state = self._orders[key]
+        if state not in OPEN_STATES or not order_id:
+            self.notify(f"that order is {state}: nothing to cancel", severity="warning", timeout=3)
+            return
+        self.post_message(self.CancelWanted(order_id))
+
     def show(self, view: OrdersView, palette: dict[str, str]) -> None:
         orders = self.query_one("#orders-table", KeyedTable)
         fills = self.query_one("#fills-table", KeyedTable)
@@ -72,7 +103,8 @@ class OrdersPane(Vertical):
                 "Orders: none: this engine has no order side yet (no ledger, no tracker)"
             )
             return
-        open_ = sum(1 for o in view.orders if o.state in ("LIVE", "PARTIALLY_FILLED"))
+        self._orders = {o.key: (o.order_id, o.state.value) for o in view.orders}
+        open_ = sum(1 for o in view.orders if o.state in OPEN_STATES)
         partial = sum(1 for o in view.orders if is_partial(o))
         self.query_one("#orders-caption", Quiet).show(
             f"Orders: {open_} open, {partial} partly filled, {len(view.orders)} shown"
