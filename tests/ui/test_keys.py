@@ -169,7 +169,7 @@ async def test_the_ticket_sends_the_previewed_intent_after_a_confirmation() -> N
         button = ticket.query_one("#ticket-submit", Button)
         assert not button.disabled
         await pilot.click("#ticket-submit")
-        assert "CONFIRM: BUY 25" in screen_text(app) and not engine.submitted
+        assert "CONFIRM: BUY 25 YES of " in screen_text(app) and not engine.submitted
         await pilot.pause(0.3)  # a double click is not a confirmation (the button debounces)
         await pilot.click("#ticket-submit")
         await until(pilot, lambda: engine.submitted)

@@ -229,8 +229,10 @@ class OrderTicket(ModalScreen[None]):
         if not self.armed:  # the deliberate second step
             self.armed = True
             p, t = self.preview, self.preview.ticket
+            outcome = next((o.outcome for o in self.book.outcomes if o.asset == t.asset), "")
             self.query_one("#ticket-preview", Static).update(
-                f"CONFIRM: {t.side} {fmt.size(p.shares)} {self.book.title} at {fmt.price(p.price)} "
+                f"CONFIRM: {t.side} {fmt.size(p.shares)} {outcome} of {self.book.title} at "
+                f"{fmt.price(p.price)} "
                 f"{t.order_type}. Press 'Confirm: send it' to send, or change anything to go back."
             )
             self._refresh_button()
