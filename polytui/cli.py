@@ -45,11 +45,6 @@ def _run(args: argparse.Namespace) -> int:
         _error("live trading is not available yet; polytui runs on its simulator (drop --live)")
         return exit_codes.USAGE
     settings = load_settings(args.config, cli_overrides(args))
-    if settings.run.record is not None and not args.no_ui:
-        # the UI's own commands (an order ticket's orders) are not recorded inputs yet, so its
-        # session could not be replayed to the same decisions
-        _error("--record needs --no-ui: a session with the terminal UI is not recorded")
-        return exit_codes.USAGE
     if args.no_ui:
         from polytui.headless import run_headless
 
@@ -398,8 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--record",
         type=Path,
         metavar="DIR",
-        help="record the session into DIR (a new directory) for `polytui replay DIR` "
-        "(with --no-ui)",
+        help="record the session into DIR (a new directory) for `polytui replay DIR`",
     )
     parser.add_argument(
         "--seed", type=int, metavar="N", help="the engine's random seed (default: drawn)"

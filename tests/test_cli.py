@@ -84,12 +84,3 @@ def test_sim_help_shows_the_simulator_options() -> None:
         "--time-scale",
     ):
         assert flag in result.stdout
-
-
-def test_record_with_the_ui_exits_2_and_records_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    target = tmp_path / "session"
-    assert main(["--record", str(target)]) == 2
-    assert "--record needs --no-ui" in capsys.readouterr().err
-    assert not target.exists()

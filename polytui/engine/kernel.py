@@ -30,9 +30,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from polytui.config import Settings, ledger_target
 from polytui.core.clock import Clock, SystemClock
 from polytui.core.orders import OPEN_ORDER_STATES
+from polytui.core.strategy import OrderIntent
 from polytui.engine.alerts import Alert
 from polytui.engine.control import (
     ControlServer,
@@ -61,6 +64,7 @@ from polytui.engine.scheduler import Scheduler
 from polytui.engine.session.hooks import SessionHooks
 from polytui.engine.startup import ws_settings
 from polytui.engine.stopping import cancel_and_wait
+from polytui.engine.strategy_runner import MANUAL, OrderOutcome
 from polytui.engine.strategy_wiring import StrategySide
 from polytui.engine.test_strategy import TestStrategy
 from polytui.engine.venue_heartbeat import VenueHeartbeat
@@ -443,6 +447,28 @@ class Engine:
         ref = await self.kill_switch.release(source)
         clear_kill_request(self.kill_request_path)
         return ref
+
+    async def submit_manual(self, intent: OrderIntent) -> OrderOutcome:
+        """An order from the trader at the keyboard (the UI's ticket): the risk engine, then
+        the tracker, as for any strategy's intent. A command from outside the engine: a
+        session record keeps it, and its replay submits it again at the same place."""
+        runner = self.strategies.runner if self.strategies is not None else None
+        if runner is None:
+            raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control(
+                {"command": "manual_order", "intent": msgspec.to_builtins(intent)}
+            )
+        return await runner.decide(MANUAL, intent)
+
+    async def cancel_order(self, order_id: str) -> list[str]:
+        """Cancel one order (the UI's ``x``); the ids the venue cancelled. A command from
+        outside the engine: a session record keeps it."""
+        if self.tracker is None:
+            raise RuntimeError("the engine has no order side (no wallet key)")
+        if self.hooks.on_control is not None:
+            self.hooks.on_control({"command": "cancel", "order_id": order_id})
+        return await self.tracker.cancel([order_id])
 
     async def take_kill_request(self) -> None:
         """A kill `polytui kill` left while this engine did not answer (it hung)."""

@@ -76,6 +76,17 @@ class OrderOutcome:
     limit_price: Decimal | None = None
 
 
+@dataclass(frozen=True)
+class ManualStrategy:
+    """The trader at the keyboard (the UI's order ticket), as a strategy: a name is all the
+    runner needs of one."""
+
+    name: str = "manual"
+
+
+MANUAL = ManualStrategy()
+
+
 @dataclass
 class _Hosted:
     strategy: Strategy

@@ -3,9 +3,9 @@ engine's event loop (``Bridge.send``). Plain data; ``execute`` is where they mee
 
 The engine methods a command calls, when the engine has them (else the answer says so):
 ``kill(reason, source)`` or ``engage_kill_switch(reason=, source=)``; ``resume(source)`` or
-``release_kill_switch(source=)``; ``tracker.cancel([order_id])`` for one order; for an order
-ticket ``submit_manual(intent)``, else the
-strategy runner's ``strategies.runner.decide(strategy, intent)`` (the risk engine, then the
+``release_kill_switch(source=)``; ``cancel_order(order_id)``, else
+``tracker.cancel([order_id])``, for one order; for an order ticket ``submit_manual(intent)``,
+else the strategy runner's ``strategies.runner.decide(strategy, intent)`` (the risk engine, then the
 order tracker, as for any strategy's intent).
 """
 
@@ -17,16 +17,7 @@ from typing import Any
 
 from polytui.core.strategy import OrderIntent
 from polytui.engine.preview import ManualTicket, preview_ticket
-
-
-@dataclass(frozen=True)
-class ManualStrategy:
-    """The trader at the keyboard, as a strategy: what the runner needs of one."""
-
-    name: str = "manual"
-
-
-MANUAL = ManualStrategy()
+from polytui.engine.strategy_runner import MANUAL
 
 
 @dataclass(frozen=True)
@@ -90,6 +81,8 @@ async def execute(engine: Any, command: object) -> Any:
     if isinstance(command, ReleaseKill):
         return await call_first(engine, ("resume", "release_kill_switch"), source=command.source)
     if isinstance(command, CancelOrder):
+        if callable(getattr(engine, "cancel_order", None)):
+            return await call_first(engine, ("cancel_order",), command.order_id)
         tracker = getattr(engine, "tracker", None)
         if tracker is None:
             return Answer(False, "the engine has no order tracker")

@@ -27,9 +27,16 @@ from collections.abc import Callable
 from typing import Any
 
 from polytui import gc_policy
-from polytui.config import Settings
+from polytui.config import Settings, ledger_target
 from polytui.engine.kernel import Engine
 from polytui.engine.ops_wiring import build_ops
+from polytui.engine.session.manifest import SessionError
+from polytui.engine.session.recording import (
+    SessionRecorder,
+    draw_seed,
+    engine_rng,
+    venue_rng,
+)
 from polytui.engine.sim_child import SimulatorError
 from polytui.engine.startup import (
     Simulator,
@@ -52,10 +59,13 @@ CANCEL_TIMEOUT_S = 5.0
 EngineFactory = Callable[[Settings, VenueClients, SimKey], Any]
 
 
-def default_engine(settings: Settings, venue: VenueClients, key: SimKey) -> Engine:
-    """The same ``Engine`` as headless; its order side needs the wallet key."""
+def default_engine(
+    settings: Settings, venue: VenueClients, key: SimKey, **recording: Any
+) -> Engine:
+    """The same ``Engine`` as headless; its order side needs the wallet key. ``recording``:
+    a session record's clock, random source and hooks (``--record``)."""
     if "key" in inspect.signature(Engine).parameters:
-        return Engine(settings, venue, key=key)  # type: ignore[call-arg]
+        return Engine(settings, venue, key=key, **recording)  # type: ignore[call-arg]
     return Engine(settings, venue)
 
 
@@ -78,6 +88,7 @@ class EngineHost:
         self._stopping = False
         self.engine: Any = None
         self.simulator: Simulator | None = None
+        self.recorder: SessionRecorder | None = None  # --record DIR
         self.thread_id: int | None = None
         self.finished = threading.Event()  # run() returned: the engine and simulator stopped
 
@@ -127,6 +138,25 @@ class EngineHost:
             self.status("failed", str(exc))
             return
         register_secret(key.private_key)
+        run = self.settings.run
+        if run.record is not None:
+            seed = run.seed if run.seed is not None else draw_seed()
+            try:
+                self.recorder = SessionRecorder.create(run.record, self.settings, seed)
+            except SessionError as exc:
+                self.status("failed", str(exc))
+                return
+        reason = "failed"
+        try:
+            reason = await self._run_session(key)
+        finally:
+            if self.recorder is not None:
+                ledger = ledger_target(self.settings) if self.engine is not None else None
+                self.recorder.finish(ledger, reason)
+
+    async def _run_session(self, key: SimKey) -> str:
+        """Start, run and stop; how it ended (a session record's ``ended``)."""
+        assert self._stop is not None
         self.status("starting", "starting the simulator", address=key.address)
         async with contextlib.AsyncExitStack() as stack:
             startup = asyncio.create_task(self._start(stack))
@@ -138,13 +168,13 @@ class EngineHost:
                 with contextlib.suppress(BaseException):
                     await startup
                 self.status("stopped", "stopped before the engine ran")
-                return
+                return "stopped"
             try:
                 simulator, venue, checked = startup.result()
             except (SimulatorError, VenueCheckError) as exc:
                 self.status("failed", str(exc))
-                return
-            await self._supervise(key, simulator, venue, checked)
+                return "failed"
+            return await self._supervise(key, simulator, venue, checked)
 
     async def _start(
         self, stack: contextlib.AsyncExitStack
@@ -157,16 +187,36 @@ class EngineHost:
             endpoints=simulator.endpoints,
             sim_pid=simulator.child.pid if simulator.child else None,
         )
+        recorder = self.recorder
         venue = await stack.enter_async_context(
-            connect_venue(simulator.endpoints, self.settings.venue)
+            connect_venue(
+                simulator.endpoints,
+                self.settings.venue,
+                clock=recorder.clock if recorder is not None else None,
+                rng=venue_rng(recorder.seed) if recorder is not None else None,
+                capture=recorder.capture if recorder is not None else None,
+            )
         )
         return simulator, venue, await check_venue(venue)
 
     async def _supervise(
         self, key: SimKey, simulator: Simulator, venue: VenueClients, checked: VenueStatus
-    ) -> None:
+    ) -> str:
         assert self._stop is not None
-        self.engine = engine = self._factory(self.settings, venue, key)
+        recorder = self.recorder
+        if recorder is None:
+            self.engine = engine = self._factory(self.settings, venue, key)
+        else:  # as the headless runner records (polytui/headless.py)
+            recorder.begin(simulator.endpoints, key.address, ledger_target(self.settings))
+            self.engine = engine = self._factory(
+                self.settings,
+                venue,
+                key,
+                clock=recorder.clock,
+                rng=engine_rng(recorder.seed),
+                session=recorder.hooks,
+            )
+            engine.bus.subscribe(recorder.on_event)
         ops = build_ops(
             self.settings, engine, venue, log=self._ops_log, clock_skew_s=checked.clock_skew_s
         )
@@ -194,11 +244,13 @@ class EngineHost:
             ops.close()
         if self._stop.is_set():
             self.status("stopped", "stopped in order")
-        elif running.done() and not running.cancelled() and running.exception() is not None:
+            return "stopped"
+        if running.done() and not running.cancelled() and running.exception() is not None:
             self.status("failed", f"the engine stopped: {running.exception()!r}")
-        else:
-            code = simulator.child.returncode if simulator.child else None
-            self.status("failed", f"the simulator exited with code {code}")
+            return "engine_failed"
+        code = simulator.child.returncode if simulator.child else None
+        self.status("failed", f"the simulator exited with code {code}")
+        return "simulator_exited"
 
     async def _cancel_open_orders(self, engine: Any) -> None:
         for target in (engine, getattr(engine, "tracker", None)):

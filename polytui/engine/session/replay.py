@@ -40,9 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from polytui.config import Settings, ledger_target
 from polytui.core.book import Side, price_text
 from polytui.core.ledger_events import OrderSigned
+from polytui.core.strategy import OrderIntent
 from polytui.engine.kernel import Engine
 from polytui.engine.session.decisions import Difference, compare, decision_record
 from polytui.engine.session.hooks import SessionHooks
@@ -303,7 +306,8 @@ class SessionReplay:
         clock.fire_strays()
 
     def _control(self, payload: str) -> None:
-        """A recorded command from outside (a kill, a resume), given to the engine again."""
+        """A recorded command from outside (a kill, a resume, the UI's manual order or
+        cancel), given to the engine again."""
         engine = self.engine
         try:
             message = json.loads(payload)
@@ -316,6 +320,15 @@ class SessionReplay:
             self._commands.append(asyncio.ensure_future(engine.kill(reason, source)))
         elif message.get("command") == "resume":
             self._commands.append(asyncio.ensure_future(engine.resume(str(message["source"]))))
+        elif message.get("command") == "manual_order":  # the UI's order ticket
+            try:
+                intent = msgspec.convert(message.get("intent"), OrderIntent)
+            except msgspec.ValidationError:
+                return
+            self._commands.append(asyncio.ensure_future(engine.submit_manual(intent)))
+        elif message.get("command") == "cancel":  # the UI's x on one order
+            order_id = str(message.get("order_id"))
+            self._commands.append(asyncio.ensure_future(engine.cancel_order(order_id)))
 
     async def run_to(self, until_ms: int | None = None) -> bool:
         """Play the record up to ``until_ms`` (epoch ms; ``None``: its end). True once the
