@@ -14,13 +14,25 @@ from polytui.core.book import UNIT
 from polytui.core.market_flags import Flag
 from polytui.core.projections import ReadModel
 from polytui.core.risk import MarketState
-from polytui.core.strategy import UNTRACKED, BookRead
+from polytui.core.strategy import LIVE, UNTRACKED, UNVERIFIED, BookRead
 from polytui.engine.mirror import BookState, Mirror
 from polytui.engine.scanner import Scanner
 
 ZERO = Decimal(0)
 DEFAULT_MIN_SIZE = Decimal(5)
 TERMINAL = {"FILLED", "CANCELED", "EXPIRED", "REJECTED", "FAILED"}
+
+
+def trusted_read(mirror: Mirror, asset: str) -> BookRead:
+    """A book as an order may rely on it (the risk engine's golden rule): LIVE and not
+    contradicted by the venue's hash (``UNVERIFIED`` otherwise, see ``Mirror.trusted_book``)."""
+    tok = mirror.tokens.get(asset)
+    if tok is None:
+        return UNTRACKED
+    if tok.state is not BookState.LIVE:
+        return BookRead(tok.state.value, None)
+    book = mirror.trusted_book(asset)
+    return BookRead(LIVE, book) if book is not None else BookRead(UNVERIFIED, None)
 
 
 class EngineView:
@@ -49,6 +61,9 @@ class EngineView:
         if tok is None:
             return UNTRACKED
         return BookRead(tok.state.value, tok.book if tok.state is BookState.LIVE else None)
+
+    def trusted(self, asset: str) -> BookRead:
+        return trusted_read(self.mirror, asset)
 
     def position(self, asset: str) -> Decimal:
         model = self._model()

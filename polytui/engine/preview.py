@@ -40,7 +40,8 @@ from polytui.core.risk import (
     evaluate,
 )
 from polytui.core.sizer import cost_of, take_within
-from polytui.core.strategy import BookRead, OrderIntent, OrderSide, OrderType, SizeUnit, intent_id
+from polytui.core.strategy import OrderIntent, OrderSide, OrderType, SizeUnit, intent_id
+from polytui.engine.context import trusted_read
 from polytui.engine.views import kill_state, mark_of
 
 ZERO = Decimal(0)
@@ -230,10 +231,7 @@ def risk_state(
     mirror, scanner = engine.mirror, engine.scanner
     books = {}
     for asset in intent.books:
-        tok = mirror.tokens.get(asset)
-        books[asset] = (
-            BookRead(tok.state.value, tok.book) if tok is not None else BookRead("UNTRACKED", None)
-        )
+        books[asset] = trusted_read(mirror, asset)
     info = scanner.markets.get(intent.condition_id)
     tok = mirror.tokens.get(intent.asset)
     market = MarketState(

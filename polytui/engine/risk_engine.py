@@ -153,7 +153,7 @@ class RiskEngine:
         return RiskState(
             now_ms=now,
             kill_switch=self.kill_switch(),
-            books={a: self.view.book(a) for a in assets},
+            books={a: self.view.trusted(a) for a in assets},
             markets={intent.condition_id: self.view.market(intent.condition_id, intent.asset)},
             holdings=holdings,
             open_buys_usdc=dict(open_buys),

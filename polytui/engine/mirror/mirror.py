@@ -235,6 +235,22 @@ class Mirror:
         tok = self.tokens.get(asset)
         return tok.book if tok is not None and tok.state is LIVE else None
 
+    def trusted_book(self, asset: str):
+        """The token's book if an order may rely on it: LIVE, and not contradicted by the
+        venue's hash of its last change (protocol §5.4 item 2: a hash alone never takes a
+        book out of LIVE, but it holds back an order). A disagreement asks for a preventive
+        resync at the next maintenance turn (``HASH_MISMATCH``), which swaps the venue's book
+        in if ours had diverged (a dropped frame below the top of book changes no ``best_*``)
+        and keeps it LIVE. ``None`` otherwise."""
+        tok = self.tokens.get(asset)
+        if tok is None or tok.state is not LIVE:
+            return None
+        if tok.hash_agrees() is False:
+            if not tok.recheck and tok.shadow is None:
+                tok.recheck, tok.next_resync_ms = True, 0
+            return None
+        return tok.book
+
     def state(self, asset: str) -> BookState | None:
         tok = self.tokens.get(asset)
         return tok.state if tok is not None else None
@@ -323,6 +339,7 @@ class Mirror:
                 tok.shadow.append((ts, side, units, size))
             if tok.watch is not None:
                 tok.watch.append((ts, side, units, size))
+            tok.venue_hash, tok.venue_hash_ms = e.hash, ts
             k = tok.kpis
             k.deltas += 1
             k.last_delta_ms = now_ms
@@ -472,6 +489,7 @@ class Mirror:
             k.last_verified_ms = k.last_snapshot_ms = self._now_ms()
             if ev.timestamp > k.snapshot_exchange_ms:
                 k.snapshot_exchange_ms = ev.timestamp
+            tok.venue_hash, tok.venue_hash_ms = ev.hash, ev.timestamp
             return
         try:
             snap = snapshot_of(ev, tok.tick, "ws")
@@ -481,6 +499,8 @@ class Mirror:
         if tok.meta.places is None and not tok.meta.spelled:
             self._learn_spelling(tok, ev)
         self._snapshot(tok, snap)
+        if tok.state is LIVE and tok.book is not None:  # the venue's book as it hashed it
+            tok.venue_hash, tok.venue_hash_ms = ev.hash, ev.timestamp
 
     def _tick_change(self, ev: mw.TickSizeChange) -> None:
         burst = self._bursts.pop(ev.market, None)
@@ -586,6 +606,7 @@ class Mirror:
             tok.kpis.scheduled_diffs += 1
             self.counts["snapshot_diffs"] += 1
         tok.book, tok.tick = book, snap.tick
+        tok.hash_verdict = None  # the book may have changed: its hash is computed again
         k = tok.kpis
         k.last_verified_ms = k.last_snapshot_ms = self._clock.now_ms()
         k.snapshot_exchange_ms = max(k.snapshot_exchange_ms, snap.timestamp)
@@ -839,7 +860,8 @@ class Mirror:
         for tok in due:
             tok.shadow, tok.asked_seen_ms = [], self._seen(tok)
             tok.next_resync_ms = now + self._resync_jitter()
-            self._count_resync(tok, Reason.SCHEDULED)
+            self._count_resync(tok, Reason.HASH_MISMATCH if tok.recheck else Reason.SCHEDULED)
+            tok.recheck = False
         try:
             books = await self._fetch_books([t.asset_id for t in due])  # type: ignore[misc]
         except Exception as exc:

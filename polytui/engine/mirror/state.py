@@ -26,6 +26,7 @@ class Reason(StrEnum):
     LAG = "LAG"  # applied too long after the venue's timestamp
     SHED = "SHED"  # a frame for it was dropped from a full inbound queue
     UNKNOWN_MESSAGE = "UNKNOWN_MESSAGE"  # a frame about it could not be decoded
+    HASH_MISMATCH = "HASH_MISMATCH"  # its hash disagreed as an order was about to rely on it
 
 
 @dataclass(frozen=True, slots=True)

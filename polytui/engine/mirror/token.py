@@ -121,6 +121,10 @@ class TokenMirror:
     fetching: bool = False
     fetch_after: float = math.inf  # local ms from which a REST snapshot is wanted
     next_resync_ms: int = 0
+    venue_hash: str = ""  # the venue's hash of this book after the last change applied live
+    venue_hash_ms: int = 0  # that change's exchange time (the hash covers it)
+    hash_verdict: tuple[tuple[str, object], bool | None] | None = None  # cached agreement
+    recheck: bool = False  # a resync is due because the hash disagreed before an order
     meta: Meta = field(default_factory=Meta)
     kpis: TokenKpis = field(default_factory=TokenKpis)
 
@@ -138,6 +142,21 @@ class TokenMirror:
         """Forget the book's trust: deltas are buffered from now on."""
         self.buffer.clear()
         self.shadow = self.watch = None
+        self.venue_hash, self.hash_verdict = "", None
+
+    def hash_agrees(self) -> bool | None:
+        """Does the book hash as the venue's last change said it would? ``None`` when that
+        cannot be told: no change since the last snapshot, or the market facts the hash
+        covers are unknown. Computed once per change (the verdict is cached)."""
+        if not self.venue_hash or self.book is None:
+            return None
+        key = (self.venue_hash, self.meta.last_trade)
+        if self.hash_verdict is not None and self.hash_verdict[0] == key:
+            return self.hash_verdict[1]
+        mine = self.book_hash(self.venue_hash_ms)
+        verdict = None if mine is None else mine == self.venue_hash
+        self.hash_verdict = (key, verdict)
+        return verdict
 
     def fresh_enough(self, snapshot_ms: int, slack_ms: int) -> bool:
         """Is a REST snapshot stamped ``snapshot_ms`` at least as new as what we had seen

@@ -142,3 +142,41 @@ async def test_frames_of_untracked_tokens_are_ignored(rig):
     assert r.mirror.stats()["untracked"] > 0
     r.mirror.untrack(tokens)
     assert r.mirror.tokens == {} and r.mirror.markets == {}
+
+
+async def test_an_order_never_relies_on_a_book_its_hash_contradicts(rig):
+    """A dropped change below the top of book leaves every best_bid/best_ask right: the book
+    stays LIVE, but the venue's hash of its last change disagrees, so what the risk engine
+    reads is UNVERIFIED (no order), and a HASH_MISMATCH resync swaps the venue's book in."""
+    from polytui.engine.context import trusted_read
+    from tests.engine.mirror.conftest import FAST
+
+    r = await rig(FAST, faults="drop=0.2")
+    tokens = await r.follow(r.markets(4))
+    await r.all_live(tokens)
+    caught = None
+    for _ in range(30):
+        await settle(r, 1_000)
+        caught = next(
+            (
+                t
+                for t in tokens
+                if r.mirror.state(t) is BookState.LIVE and r.mirror.tokens[t].hash_agrees() is False
+            ),
+            None,
+        )
+        if caught is not None:
+            break
+    assert caught is not None, "no LIVE book contradicted by its hash"
+    assert r.mirror.live_book(caught) is not None  # a hash alone takes no book out of LIVE
+    assert r.mirror.trusted_book(caught) is None  # ... but no order relies on it
+    read = trusted_read(r.mirror, caught)
+    assert (read.state, read.live) == ("UNVERIFIED", False)
+    assert r.mirror.tokens[caught].recheck
+    await r.running.admin("POST", "/faults", {"drop": 0})
+    await r.until(lambda: r.mirror.resyncs[Reason.HASH_MISMATCH] >= 1)
+    assert not r.mirror.tokens[caught].recheck
+    await settle(r, 1_000)
+    await r.all_live(tokens)
+    for t in tokens:
+        assert r.local(t) == await r.truth(t), t
