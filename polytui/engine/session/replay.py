@@ -161,6 +161,7 @@ class SessionReplay:
         self.engine: Engine | None = None
         self._commands: list[asyncio.Future[Any]] = []
         self.decisions: list[dict[str, Any]] = []
+        self._decided_at: list[int] = []  # per decision: the record's lines played by then
         self.pos = 0  # the next capture line to play
         self._stack = contextlib.AsyncExitStack()
         self._boot: asyncio.Task[None] | None = None
@@ -271,6 +272,28 @@ class SessionReplay:
     def _on_event(self, event: object) -> None:
         if isinstance(event, OrderOutcome):
             self.decisions.append(decision_record(event))
+            self._decided_at.append(self.pos)
+
+    def _within_record(self) -> list[dict[str, Any]]:
+        """The decisions to compare with the record's. A record cut short (a killed session)
+        may have lost, with its torn last line, the marks of decisions the engine made in the
+        same turn as the last one it kept, or after its last line: the replay makes those too,
+        and they are beyond the record, not differences. Any other decision is compared."""
+        j = self.journal
+        if not j.truncated:
+            return self.decisions
+        kept = {d["intent_id"] for d in j.decisions}
+        turns = [
+            p
+            for d, p in zip(self.decisions, self._decided_at, strict=True)
+            if d["intent_id"] in kept
+        ]
+        last_turn = max(turns, default=None)
+        return [
+            d
+            for d, p in zip(self.decisions, self._decided_at, strict=True)
+            if d["intent_id"] in kept or not (p >= len(j.lines) or p == last_turn)
+        ]
 
     # ---- playing ------------------------------------------------------------------------------
 
@@ -499,7 +522,7 @@ class SessionReplay:
 
     def result(self) -> ReplayResult:
         j = self.journal
-        differences = compare(j.decisions, self.decisions)
+        differences = compare(j.decisions, self._within_record())
         recorded, replayed = self._orders()
         if not self.manifest.ledger:  # no ledger at the end (killed): compare what was posted
             recorded = {}

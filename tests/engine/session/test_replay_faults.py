@@ -204,14 +204,36 @@ def test_at_an_instant_shows_the_books_positions_and_decisions_there(
     assert "positions:" in text
 
 
+def killed_copy(session: Path, target: Path) -> list[bytes]:
+    """The session as a kill leaves it: no end, no final ledger. Returns its capture lines."""
+    shutil.copytree(session, target)
+    manifest = json.loads((target / MANIFEST).read_text())
+    manifest.update(end_ms=None, ended=None, ledger=None)
+    (target / MANIFEST).write_text(json.dumps(manifest))
+    (target / "ledger.jsonl").unlink(missing_ok=True)
+    return (target / "capture.jsonl").read_bytes().splitlines(keepends=True)
+
+
+def test_a_decision_lost_with_the_torn_last_line_is_beyond_the_record(
+    session: Path, tmp_path: Path
+) -> None:
+    """Killed right after the engine decided, before the decision's mark was whole: the
+    replay decides it too, after the record's last line, which is not a difference."""
+    copy = tmp_path / "killed"
+    lines = killed_copy(session, copy)
+    marks = [i for i, line in enumerate(lines) if b'"event":"decision"' in line]
+    cut = marks[len(marks) // 2]
+    (copy / "capture.jsonl").write_bytes(b"".join(lines[:cut]) + lines[cut][:40])
+    result = replay_session(copy)
+    assert result.failed is None and result.fidelity.truncated
+    assert result.fidelity.identical, [d.describe() for d in result.fidelity.differences]
+    assert len(result.recorded) == len(marks) // 2
+    assert len(result.decisions) > len(result.recorded)  # the lost one, decided again
+
+
 def test_a_record_cut_short_replays_to_its_last_whole_line(session: Path, tmp_path: Path) -> None:
     copy = tmp_path / "killed"
-    shutil.copytree(session, copy)
-    manifest = json.loads((copy / MANIFEST).read_text())
-    manifest.update(end_ms=None, ended=None, ledger=None)  # as a killed session leaves it
-    (copy / MANIFEST).write_text(json.dumps(manifest))
-    (copy / "ledger.jsonl").unlink(missing_ok=True)
-    lines = (copy / "capture.jsonl").read_bytes().splitlines(keepends=True)
+    lines = killed_copy(session, copy)
     keep = len(lines) // 2
     torn = b"".join(lines[:keep]) + lines[keep][: len(lines[keep]) // 2]
     (copy / "capture.jsonl").write_bytes(torn)
