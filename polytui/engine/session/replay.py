@@ -276,23 +276,21 @@ class SessionReplay:
 
     def _within_record(self) -> list[dict[str, Any]]:
         """The decisions to compare with the record's. A record cut short (a killed session)
-        may have lost, with its torn last line, the marks of decisions the engine made in the
-        same turn as the last one it kept, or after its last line: the replay makes those too,
-        and they are beyond the record, not differences. Any other decision is compared."""
+        loses, with its torn last line, the marks of what the engine decided after its last
+        whole decision mark: decisions of the same engine turn as the last decision it kept,
+        and any made once that mark was played. The replay makes those too; they are beyond
+        the record, not differences. Every other decision is compared."""
         j = self.journal
         if not j.truncated:
             return self.decisions
         kept = {d["intent_id"] for d in j.decisions}
-        turns = [
-            p
-            for d, p in zip(self.decisions, self._decided_at, strict=True)
-            if d["intent_id"] in kept
-        ]
-        last_turn = max(turns, default=None)
+        last_mark = max(
+            (i for i, line in enumerate(j.lines) if line.event == "decision"), default=-1
+        )
+        decided = list(zip(self.decisions, self._decided_at, strict=True))
+        last_turn = max((p for d, p in decided if d["intent_id"] in kept), default=None)
         return [
-            d
-            for d, p in zip(self.decisions, self._decided_at, strict=True)
-            if d["intent_id"] in kept or not (p >= len(j.lines) or p == last_turn)
+            d for d, p in decided if d["intent_id"] in kept or not (p > last_mark or p == last_turn)
         ]
 
     # ---- playing ------------------------------------------------------------------------------
@@ -598,8 +596,18 @@ def at_instant(
             books, positions, orders = replay.books(depth=depth), replay.positions(), []
             orders = replay.open_orders()
             end = at_ms + window_ms
+            recorded = {
+                d["intent_id"]
+                for d in replay.journal.decisions
+                if abs(d["at_ms"] - at_ms) <= window_ms
+            }
+
+            def unanswered() -> bool:  # a 429, a retry, a lookup: published later
+                replayed = {d["intent_id"] for d in replay.decisions}
+                return bool(replay.orders_in_flight) or not recorded <= replayed
+
             played = await replay.run_to(end)
-            while not played and replay.orders_in_flight:  # a 429, a retry: answered later
+            while not played and unanswered():
                 end += 1000
                 played = await replay.run_to(end)
             around = replay.decisions_between(at_ms - window_ms, at_ms + window_ms)
