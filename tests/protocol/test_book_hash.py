@@ -40,3 +40,29 @@ def test_the_hash_matches_the_official_helper_and_depends_on_spelling():
     assert book_hash(MARKET, ASSET, "1785734468581", [], [], "5", "0.01", False, "") == official(
         [], [], ""
     )
+
+
+def test_the_hash_is_over_the_json_the_official_recipe_writes_even_for_odd_text() -> None:
+    """The recipe is ``json.dumps(separators=(",", ":"), ensure_ascii=False)``; polytui
+    encodes with msgspec (faster): the same bytes, quotes, escapes and non-ASCII included."""
+    import hashlib
+    import json
+
+    for text in ['a"b\\c', "héllo", "日本", "\u2028", "\x01\x1f", "0.920"]:
+        bids, asks = [(text, "1")], [("0.5", text)]
+        summary = {
+            "market": text,
+            "asset_id": "1",
+            "timestamp": "2",
+            "hash": "",
+            "bids": [{"price": p, "size": s} for p, s in bids],
+            "asks": [{"price": p, "size": s} for p, s in asks],
+            "min_order_size": "5",
+            "tick_size": "0.01",
+            "neg_risk": True,
+            "last_trade_price": text,
+        }
+        official = json.dumps(summary, separators=(",", ":"), ensure_ascii=False).encode()
+        assert book_hash(text, "1", "2", bids, asks, "5", "0.01", True, text) == (
+            hashlib.sha1(official).hexdigest()
+        ), text

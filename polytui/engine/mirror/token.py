@@ -177,10 +177,19 @@ class TokenMirror:
         book, meta = self.book, self.meta
         if book is None or not meta.complete:
             return None
-        places = meta.places
-        bids = [(price_text(lv.units, places), str(lv.size)) for lv in book.levels(Side.BID)]
-        asks = [(price_text(lv.units, places), str(lv.size)) for lv in book.levels(Side.ASK)]
-        bids.reverse()  # the venue lists bids ascending and asks descending: best last
+        places, tick = meta.places, book.tick
+        # every level of each array in index order: bids ascend and asks descend (best
+        # last), as the venue lists them
+        bids = [
+            (price_text(i * tick, places), str(size))
+            for i, size in enumerate(book.bids)
+            if size is not None
+        ]
+        asks = [
+            (price_text(i * tick, places), str(size))
+            for i, size in enumerate(book.asks)
+            if size is not None
+        ]
         asks.reverse()
         return book_hash(
             self.market,
