@@ -39,8 +39,9 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 
 LIVE = "LIVE"
-UNVERIFIED = "UNVERIFIED"  # LIVE, but the venue's hash of its last change disagrees
 """The mirror's state in which a book may be traded on (``BookState.LIVE``'s value)."""
+UNVERIFIED = "UNVERIFIED"
+"""A LIVE book the venue's hash of its last change contradicts: no order may rely on it."""
 
 
 class OrderSide(StrEnum):

@@ -3,10 +3,10 @@ engine's event loop (``Bridge.send``). Plain data; ``execute`` is where they mee
 
 The engine methods a command calls, when the engine has them (else the answer says so):
 ``kill(reason, source)`` or ``engage_kill_switch(reason=, source=)``; ``resume(source)`` or
-``release_kill_switch(source=)``; ``cancel_order(order_id)``, else
-``tracker.cancel([order_id])``, for one order; for an order ticket ``submit_manual(intent)``,
-else the strategy runner's ``strategies.runner.decide(strategy, intent)`` (the risk engine, then the
-order tracker, as for any strategy's intent).
+``release_kill_switch(source=)``; ``cancel_order(order_id)`` for one order; for an order
+ticket ``submit_manual(intent)``, else the strategy runner's
+``strategies.runner.decide(strategy, intent)`` (the risk engine, then the order tracker, as
+for any strategy's intent).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ReleaseKill:
 
 @dataclass(frozen=True)
 class CancelOrder:
-    """One order, by the venue's id: the order tracker's ``cancel``, nothing else halted."""
+    """One order, by the venue's id (``Engine.cancel_order``): nothing else is halted."""
 
     order_id: str
 
@@ -81,12 +81,7 @@ async def execute(engine: Any, command: object) -> Any:
     if isinstance(command, ReleaseKill):
         return await call_first(engine, ("resume", "release_kill_switch"), source=command.source)
     if isinstance(command, CancelOrder):
-        if callable(getattr(engine, "cancel_order", None)):
-            return await call_first(engine, ("cancel_order",), command.order_id)
-        tracker = getattr(engine, "tracker", None)
-        if tracker is None:
-            return Answer(False, "the engine has no order tracker")
-        return await call_first(tracker, ("cancel",), [command.order_id])
+        return await call_first(engine, ("cancel_order",), command.order_id)
     if isinstance(command, PreviewOrder):
         return await preview_ticket(engine, command.ticket)
     if isinstance(command, SubmitOrder):
